@@ -1,0 +1,43 @@
+# Every target bootstraps first (Debian packages as root, .venv, Node packages): a fresh
+# Debian 12 machine needs nothing but `make sim` or `make test`.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+KOFU   := $(VENV)/bin/kofu
+BENCH  ?= hil_tests/benches/sim.toml
+PORT   ?= /dev/ttyACM0
+
+.PHONY: bootstrap sim test lint typecheck pytest firmware-check bench hil flash clean
+
+bootstrap:
+	@bash tools/bootstrap.sh
+
+sim: bootstrap
+	$(KOFU) sim
+
+test: bootstrap lint typecheck firmware-check pytest
+
+lint: bootstrap
+	$(VENV)/bin/ruff check .
+
+typecheck: bootstrap
+	$(VENV)/bin/mypy --strict protocol drivers
+	$(VENV)/bin/mypy host sim center documents bench
+	$(PY) tools/firmware_typecheck.py
+
+pytest: bootstrap
+	$(VENV)/bin/pytest -q
+
+firmware-check: bootstrap
+	$(PY) tools/firmware_check.py
+
+bench: bootstrap
+	$(KOFU) bench
+
+hil: bootstrap
+	$(VENV)/bin/pytest -q hil_tests --bench=$(BENCH)
+
+flash: bootstrap
+	$(PY) tools/flash.py --port $(PORT)
+
+clean:
+	rm -rf $(VENV) tools/node/node_modules .sim-state .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,43 @@
+"""make firmware-check: firmware and the shared link codec compile with mpy-cross, and the
+codec passes protocol/vectors.json under the real MicroPython interpreter (WebAssembly
+build under Node)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def mpy_sources() -> list[Path]:
+    files = sorted((ROOT / "firmware").rglob("*.py"))
+    codec = ROOT / "protocol" / "link_codec.py"
+    if codec.exists():
+        files.append(codec)
+    return files
+
+
+def main() -> int:
+    failed = 0
+    for src in mpy_sources():
+        proc = subprocess.run(
+            [sys.executable, "-m", "mpy_cross", "-o", "/dev/null", str(src)],
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0:
+            failed += 1
+            print(f"mpy-cross: {src.relative_to(ROOT)}: {proc.stderr.strip()}")
+    print(f"mpy-cross: {len(mpy_sources()) - failed} compiled, {failed} failed")
+    runner = ROOT / "tools" / "mp_vectors.mjs"
+    if runner.exists():
+        proc = subprocess.run(["node", str(runner)], cwd=ROOT)
+        if proc.returncode != 0:
+            failed += 1
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
