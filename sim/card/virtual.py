@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 ATR = bytes.fromhex("3B888001000005E0B381A1007F")
 DEFAULT_PORT = 0x8C7B  # /etc/reader.conf.d/vpcd: CHANNELID 0x8C7B, first slot
 DEFAULT_PIN = "1234"
+_TCP_QUICKACK = getattr(socket, "TCP_QUICKACK", 12)
 
 
 @dataclass
@@ -186,6 +187,9 @@ class VirtualCard:
                 data = sock.recv(4096)
                 if not data:
                     break
+                # vpcd writes the length and the payload separately: without an immediate
+                # ACK, Nagle on its side holds the payload for our delayed-ACK timer (~40 ms).
+                sock.setsockopt(socket.IPPROTO_TCP, _TCP_QUICKACK, 1)
                 for msg in decoder.feed(data):
                     if isinstance(msg, ControlMessage):
                         if msg.control == Control.GET_ATR:
