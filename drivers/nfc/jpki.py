@@ -111,8 +111,9 @@ def read_ef(
     return data[:total]
 
 
-def read_auth_certificate(*, extended: bool = False) -> Flow[bytes]:
-    yield from select_jpki()
+def read_auth_certificate(*, extended: bool = False, select: bool = True) -> Flow[bytes]:
+    if select:
+        yield from select_jpki()
     return (yield from read_ef(apdu.EF_AUTH_CERT, extended=extended, missing=NoAuthCertificate))
 
 
@@ -187,9 +188,11 @@ class Authentication:
     signature: bytes  # PKCS#1 v1.5 over SHA-256(challenge), by the certificate's key
 
 
-def authenticate(pin: Pin, challenge: bytes, *, extended: bool = False) -> Flow[Authentication]:
+def authenticate(
+    pin: Pin, challenge: bytes, *, extended: bool = False, select: bool = True
+) -> Flow[Authentication]:
     """The whole kiosk sequence: select, read certificate, tries, verify, sign, log out."""
-    certificate = yield from read_auth_certificate(extended=extended)
+    certificate = yield from read_auth_certificate(extended=extended, select=select)
     yield from verify_pin(pin)
     signature = yield from sign_challenge(challenge)
     yield from logout()

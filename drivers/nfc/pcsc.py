@@ -264,6 +264,10 @@ class PcscCard:
         self.card_s = 0.0  # time spent inside SCardTransmit
         self._broken = False
 
+    @property
+    def broken(self) -> bool:
+        return self._broken
+
     def max_apdu(self) -> int:
         """Longest APDU the reader says it takes (0: not reported: use short APDUs only)."""
         try:

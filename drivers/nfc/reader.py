@@ -44,6 +44,7 @@ class JpkiSession:
         self.channel = channel
         self.extended = extended
         self.apdus = 0
+        self.verified = False  # True between a successful VERIFY and the next logout
 
     def _count(self) -> None:
         self.apdus += 1
@@ -55,7 +56,7 @@ class JpkiSession:
         self.run(jpki.select_jpki())
 
     def read_certificate(self) -> bytes:
-        return self.run(jpki.read_auth_certificate(extended=self.extended))
+        return self.run(jpki.read_auth_certificate(extended=self.extended, select=False))
 
     def read_ca_certificate(self) -> bytes:
         return self.run(jpki.read_auth_ca_certificate(extended=self.extended))
@@ -67,16 +68,23 @@ class JpkiSession:
         """VERIFY; the PIN is wiped afterwards whatever happens."""
         with pin:
             self.run(jpki.verify_pin(pin))
+        self.verified = True
 
     def sign(self, challenge: bytes) -> bytes:
         return self.run(jpki.sign_challenge(challenge))
 
     def logout(self) -> None:
         self.run(jpki.logout())
+        self.verified = False
 
     def authenticate(self, pin: Pin, challenge: bytes) -> Authentication:
         with pin:
-            return self.run(jpki.authenticate(pin, challenge, extended=self.extended))
+            # The AP was selected when the session opened: no second SELECT.
+            flow = jpki.authenticate(pin, challenge, extended=self.extended, select=False)
+            self.verified = True  # until the flow's own logout has run
+            result = self.run(flow)
+            self.verified = False
+            return result
 
 
 class JpkiReader:
@@ -108,15 +116,16 @@ class JpkiReader:
         """Exclusive connection; the JPKI AP is selected first (that is how the card is
         recognised); at the end the AP is re-selected (logout) and the card reset."""
         card: PcscCard = self.pcsc.connect()
-        ok = False
+        session: JpkiSession | None = None
         try:
             extended = self.config.extended_length and card.max_apdu() > SHORT_MAX_LE + 7
             session = JpkiSession(card, extended=extended)
             session.select()
             yield session
-            ok = True
         finally:
-            if ok:
+            # Whatever ended the session, a card still present and logged in is logged out;
+            # the reset on release drops any state left anyway.
+            if session is not None and session.verified and not card.broken:
                 try:
                     session.logout()
                 except CardError as exc:

@@ -19,7 +19,7 @@ from sim.card import pki
 from sim.card.harness import reader_name, virtual_card_on_pcscd
 from sim.card.pcscd import PcscdUnavailable
 from sim.card.personas import PERSONAS, persona
-from sim.card.virtual import DEFAULT_PIN, Latency, VirtualCard, write_pin_tries
+from sim.card.virtual import DEFAULT_PIN, Latency, SlotBusy, VirtualCard, write_pin_tries
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -59,7 +59,7 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         with virtual_card_on_pcscd(
-            args.state, slot=args.slot, latency=latency, pin=args.pin
+            args.state, slot=args.slot, latency=latency, pin=args.pin, slot_wait_s=0.0
         ) as card:
             card.place(args.persona)
             _announce(card, args)
@@ -67,7 +67,7 @@ def main(argv: list[str]) -> int:
                 stop.wait()
             except KeyboardInterrupt:
                 pass
-    except PcscdUnavailable as exc:
+    except (PcscdUnavailable, SlotBusy) as exc:
         print(f"kofu sim card: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:

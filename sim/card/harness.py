@@ -36,6 +36,7 @@ def virtual_card_on_pcscd(
     latency: Latency | None = None,
     pin: str = DEFAULT_PIN,
     extended_length: bool = False,
+    slot_wait_s: float = 120.0,
 ) -> Iterator[VirtualCard]:
     proc = ensure_pcscd()
     try:
@@ -45,6 +46,7 @@ def virtual_card_on_pcscd(
             latency=latency,
             pin=pin,
             extended_length=extended_length,
+            slot_wait_s=slot_wait_s,
         )
         try:
             yield card

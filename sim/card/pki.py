@@ -53,7 +53,15 @@ def _now() -> dt.datetime:
 
 
 def _new_key() -> RSA.RsaKey:
-    return RSA.generate(2048)
+    """An RSA-2048 key as a pycryptodome key (what the card signs with). The primes come from
+    OpenSSL: pycryptodome's pure-Python prime search takes seconds on a busy machine."""
+    generated = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = generated.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return RSA.import_key(pem)
 
 
 def _to_crypto(key: RSA.RsaKey) -> rsa.RSAPrivateKey:

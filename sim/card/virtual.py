@@ -9,12 +9,15 @@ counter persists in the state directory so a blocked card stays blocked across r
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import socket
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from sim.card import pki
 from sim.card.engine import CardProfile, JpkiCardEngine, PinCounter
@@ -70,6 +73,10 @@ def write_pin_tries(state: Path, p: Persona, tries: int) -> None:
     tmp.replace(path)
 
 
+class SlotBusy(RuntimeError):
+    pass
+
+
 class VirtualCard:
     def __init__(
         self,
@@ -80,7 +87,10 @@ class VirtualCard:
         latency: Latency | None = None,
         pin: str = DEFAULT_PIN,
         extended_length: bool = False,
+        slot_wait_s: float = 120.0,
     ) -> None:
+        self.slot_wait_s = slot_wait_s
+        self._slot_lock: IO[str] | None = None
         self.state_dir = Path(state_dir)
         self.host, self.port = host, port
         self.latency = latency if latency is not None else Latency()
@@ -114,10 +124,33 @@ class VirtualCard:
             extended_length=self.extended_length,
         )
 
+    def _claim_slot(self) -> None:
+        """vpcd serves one card per slot: one VirtualCard per slot on this machine at a time
+        (others wait), so parallel test runs or a bench never answer each other's APDUs."""
+        if self._slot_lock is not None:
+            return
+        path = Path(tempfile.gettempdir()) / f"kofu-vpcd-{self.port}.lock"
+        fh = open(path, "a+")  # held until close()
+        deadline = time.monotonic() + self.slot_wait_s
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    fh.close()
+                    raise SlotBusy(
+                        f"another virtual card holds vpcd port {self.port} "
+                        f"(a running `kofu sim card`?); lock {path}"
+                    ) from None
+                time.sleep(0.1)
+        self._slot_lock = fh
+
     def place(self, name: str = "valid", *, timeout: float = 5.0) -> None:
         """Put a persona's card on the reader (connect to vpcd)."""
         self.remove()
         p = persona(name)
+        self._claim_slot()
         engine = JpkiCardEngine(self.profile_for(p))
         sock = socket.create_connection((self.host, self.port), timeout=timeout)
         sock.settimeout(None)
@@ -155,6 +188,11 @@ class VirtualCard:
             self._mute = on
 
     @property
+    def placed_apdus(self) -> int:
+        """Command APDUs received since the card was placed (what `lift_at` counts)."""
+        return self._placed_apdus
+
+    @property
     def placed(self) -> bool:
         return self._sock is not None
 
@@ -172,6 +210,9 @@ class VirtualCard:
 
     def close(self) -> None:
         self.remove()
+        lock, self._slot_lock = self._slot_lock, None
+        if lock is not None:
+            lock.close()
 
     def __enter__(self) -> VirtualCard:
         return self

@@ -3,6 +3,7 @@ on vpcd slot 1 with zero latency, and a driver pointed at that slot."""
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,11 +21,23 @@ def card_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("card-state")
 
 
+class PcscdHandle:
+    """The pcscd this test run started (None when one was already running)."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[bytes] | None = ensure_pcscd()
+
+
 @pytest.fixture(scope="session")
-def pcscd() -> Iterator[None]:
-    proc = ensure_pcscd()
-    yield
-    stop_pcscd(proc)
+def pcscd_handle() -> Iterator[PcscdHandle]:
+    handle = PcscdHandle()
+    yield handle
+    stop_pcscd(handle.proc)
+
+
+@pytest.fixture
+def pcscd(pcscd_handle: PcscdHandle) -> None:
+    return None
 
 
 @pytest.fixture
