@@ -14,6 +14,7 @@ from Crypto.PublicKey import RSA
 from drivers.nfc import apdu
 
 SIGN_PASSWORD_TRIES = 5
+SIGN_PASSWORD = b"KOFUSIGN01"  # 6-16 upper-case alphanumerics; the kiosk never uses it
 
 
 class PinCounter:
@@ -41,7 +42,7 @@ class CardProfile:
     pin_counter: PinCounter = field(default_factory=lambda: PinCounter(3))
     sign_cert: bytes | None = None
     sign_ca: bytes | None = None
-    sign_password: bytes = b"KOFUSIGN01"
+    sign_password: bytes = SIGN_PASSWORD
     sign_counter: PinCounter = field(default_factory=lambda: PinCounter(SIGN_PASSWORD_TRIES))
     token_label: bytes = b"JPKIAPICCTOKEN2"
     extended_length: bool = False  # whether READ BINARY accepts an extended Le
@@ -196,11 +197,10 @@ class JpkiCardEngine:
     def _sign(self, p1: int, p2: int, data: bytes) -> bytes:
         if p1 != 0x00 or p2 != 0x80:
             return _sw(apdu.SW_WRONG_P1P2)
-        if self.ef != apdu.EF_AUTH_KEY or self.profile.auth_key is None:
-            if self.ef == apdu.EF_SIGN_KEY:
-                return _sw(apdu.SW_SECURITY_NOT_SATISFIED)
+        if self.profile.auth_key is None or self.ef not in (apdu.EF_AUTH_KEY, apdu.EF_SIGN_KEY):
             return _sw(apdu.SW_NO_EF_SELECTED)
-        if not self.auth_verified:
+        verified = self.auth_verified if self.ef == apdu.EF_AUTH_KEY else self.sign_verified
+        if not verified:
             return _sw(apdu.SW_SECURITY_NOT_SATISFIED)
         if not data or len(data) > 245:
             return _sw(apdu.SW_WRONG_LENGTH)

@@ -122,6 +122,7 @@ class PersonaMaterial:
     key: RSA.RsaKey | None
     cert_der: bytes | None
     ca_der: bytes
+    sign_cert_der: bytes | None = None  # digital-signature certificate (EF 0001), same key
 
 
 def persona_dir(state: Path, persona: Persona) -> Path:
@@ -129,7 +130,11 @@ def persona_dir(state: Path, persona: Persona) -> Path:
 
 
 def _issue(
-    ca_cert: x509.Certificate, ca_key: RSA.RsaKey, key: RSA.RsaKey, expired: bool
+    ca_cert: x509.Certificate,
+    ca_key: RSA.RsaKey,
+    key: RSA.RsaKey,
+    expired: bool,
+    purpose: str = "authentication",
 ) -> x509.Certificate:
     pub = _to_crypto(key).public_key()
     now = _now()
@@ -139,10 +144,12 @@ def _issue(
         start, end = now - dt.timedelta(days=30), now + dt.timedelta(days=5 * 365)
     serial = x509.random_serial_number()
     # A real user-authentication certificate names no person: only an opaque identifier.
+    # (A real signing certificate carries name and address; the sim's carries neither.)
     subject = x509.Name(
         [
             x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"),
             x509.NameAttribute(NameOID.COMMON_NAME, f"{serial:032X}"[:32]),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, f"kofu test {purpose}"),
         ]
     )
     ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
@@ -205,7 +212,15 @@ def _load_persona(state: Path, persona: Persona) -> PersonaMaterial:
         key, cert, made = _ensure_cert(state, ca_cert, ca_key, persona)
         if not fresh or made:
             _write_crl(state, ca_cert, ca_key)
-        return PersonaMaterial(key, cert.public_bytes(serialization.Encoding.DER), ca_der)
+        sign_path = persona_dir(state, persona) / "sign-cert.pem"
+        if not sign_path.exists():
+            signing = _issue(ca_cert, ca_key, key, expired=persona.expired, purpose="signature")
+            sign_path.write_bytes(signing.public_bytes(serialization.Encoding.PEM))
+        sign_der = x509.load_pem_x509_certificate(sign_path.read_bytes()).public_bytes(
+            serialization.Encoding.DER
+        )
+        der = cert.public_bytes(serialization.Encoding.DER)
+        return PersonaMaterial(key, der, ca_der, sign_der)
 
 
 def _ensure_cert(

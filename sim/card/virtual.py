@@ -119,6 +119,8 @@ class VirtualCard:
             auth_cert=material.cert_der,
             auth_ca=material.ca_der if p.jpki else None,
             auth_key=material.key,
+            sign_cert=material.sign_cert_der,
+            sign_ca=material.ca_der if material.sign_cert_der else None,
             pin=self._pin,
             pin_counter=counter,
             extended_length=self.extended_length,

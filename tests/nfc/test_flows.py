@@ -221,3 +221,79 @@ def test_removal_at_every_step_raises_and_spends_no_try(card_state: Path) -> Non
         with pytest.raises(CardRemoved):
             jpki.run_flow(jpki.authenticate(Pin(PIN), b"c" * 32), EngineChannel(engine, step))
         assert engine.profile.pin_counter.tries == 3
+
+
+def test_signing_files_need_the_signing_password(card_state: Path) -> None:
+    from drivers.nfc import apdu
+    from sim.card.engine import SIGN_PASSWORD
+
+    prof = profile(card_state, "valid")
+    engine = JpkiCardEngine(prof)
+    run(engine, jpki.select_jpki())
+    assert engine.process(bytes(apdu.select_ef(apdu.EF_SIGN_CERT).encode())) == b"\x90\x00"
+    assert engine.process(bytes(apdu.read_binary(0, 4).encode())) == b"\x69\x82"
+    assert engine.process(bytes(apdu.select_ef(apdu.EF_SIGN_KEY).encode())) == b"\x90\x00"
+    assert engine.process(bytes(apdu.sign_digest_info(b"\x30" * 51).encode())) == b"\x69\x82"
+    assert engine.process(bytes(apdu.select_ef(apdu.EF_SIGN_PIN).encode())) == b"\x90\x00"
+    assert engine.process(bytes(apdu.query_pin_tries().encode())) == b"\x63\xc5"
+    wrong = apdu.Command(0x00, 0x20, 0x00, 0x80, b"WRONGPASS1")
+    assert engine.process(bytes(wrong.encode())) == b"\x63\xc4"
+    right = apdu.Command(0x00, 0x20, 0x00, 0x80, SIGN_PASSWORD)
+    assert engine.process(bytes(right.encode())) == b"\x90\x00"
+    assert engine.process(bytes(apdu.select_ef(apdu.EF_SIGN_CERT).encode())) == b"\x90\x00"
+    header = engine.process(bytes(apdu.read_binary(0, 4).encode()))
+    assert header[-2:] == b"\x90\x00" and header[0] == 0x30
+    assert not engine.auth_verified  # the signing password does not unlock key 0017
+
+
+@pytest.mark.parametrize(
+    ("command", "sw"),
+    [
+        ("00", 0x6700),
+        ("10A4040C0AD392F000260100000001", 0x6E00),
+        ("00CA0000", 0x6D00),
+        ("00A4020C03000A00", 0x6700),
+        ("00A4020C020099", 0x6A82),
+        ("00B0000004", 0x6986),
+        ("00A4020C020017", 0x9000),
+    ],
+)
+def test_card_status_words(card_state: Path, command: str, sw: int) -> None:
+    engine = JpkiCardEngine(profile(card_state, "valid"))
+    run(engine, jpki.select_jpki())
+    answer = engine.process(bytes.fromhex(command))
+    assert int.from_bytes(answer[-2:], "big") == sw
+
+
+@pytest.mark.parametrize("via_session", [True, False])
+def test_pin_never_in_a_traceback_even_with_locals(card_state: Path, via_session: bool) -> None:
+    """Through the session the PIN is wiped before the error leaves; through the bare flow it
+    is still alive, so only the reprs of Pin and Command keep it out."""
+    import re
+    import traceback
+
+    from drivers.nfc import JpkiSession
+
+    typed = "8" + PIN[1:]  # a wrong PIN, so WrongPin travels up through every frame
+    engine = JpkiCardEngine(profile(card_state, "valid"))
+    session = JpkiSession(EngineChannel(engine))
+    session.select()
+    pin = Pin(typed)
+    try:
+        if via_session:
+            session.verify_pin(pin)
+        else:
+            jpki.run_flow(jpki.verify_pin(pin), EngineChannel(engine))
+    except WrongPin as exc:
+        assert exc.__traceback__ is not None
+        driver_frames = exc.__traceback__.tb_next  # the driver's frames, not this test's
+        trace = traceback.TracebackException(type(exc), exc, driver_frames, capture_locals=True)
+        text = "".join(trace.format())
+    else:
+        pytest.fail("a wrong PIN was accepted")
+    assert pin.wiped is via_session
+    text = re.sub(r"0x[0-9a-fA-F]+", "0x?", text)  # object addresses are not PINs
+    assert "verify_pin" in text and "Pin(" in text
+    assert typed not in text
+    assert typed.encode().hex() not in text
+    assert repr(typed.encode())[2:-1] not in text
