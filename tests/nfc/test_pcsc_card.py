@@ -164,3 +164,23 @@ def test_unknown_reader_is_reader_gone(pcscd: None) -> None:
             r.reader_name()
         assert r.wait_event(0.3) == CardEvent.READER_GONE
         assert not r.wait_for_card(0.3)
+
+
+def test_no_card_on_the_reader(vcard: VirtualCard, reader: JpkiReader) -> None:
+    from drivers.nfc import NoCard
+
+    assert reader.wait_for_removal(5.0)
+    with pytest.raises(NoCard):
+        with reader.session():
+            pass
+
+
+def test_pcscd_not_running_and_not_root_is_a_clear_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sim.card import pcscd as pcscd_module
+
+    monkeypatch.setattr(pcscd_module, "pcscd_running", lambda: False)
+    monkeypatch.setattr(pcscd_module.os, "geteuid", lambda: 1000)
+    with pytest.raises(pcscd_module.PcscdUnavailable, match="only root can start it"):
+        pcscd_module.ensure_pcscd()
