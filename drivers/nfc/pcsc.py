@@ -176,12 +176,17 @@ class PcscReader:
             try:
                 if name:
                     known = scard.SCARD_STATE_PRESENT if present else scard.SCARD_STATE_EMPTY
-                    self._state(name, wait_ms, known)
+                    hr, _ = self._state(name, wait_ms, known)
                 else:
                     # Wait for the reader list to change (a reader plugged in).
-                    scard.SCardGetStatusChange(self._context(), wait_ms, [(PNP_READER, 0)])
+                    hr, _ = scard.SCardGetStatusChange(self._context(), wait_ms, [(PNP_READER, 0)])
+                    if hr in _CONTEXT_LOST:
+                        self._drop_context()
+                failed = hr not in (scard.SCARD_S_SUCCESS, scard.SCARD_E_TIMEOUT)
             except ReaderGone:
-                time.sleep(min(left, POLL_MS / 1000))
+                failed = True
+            if failed:  # pcscd gone or the reader vanished: don't spin
+                time.sleep(min(max(left, 0.0), POLL_MS / 1000))
 
     def wait_for_card(self, timeout_s: float) -> bool:
         deadline = time.monotonic() + timeout_s

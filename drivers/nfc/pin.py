@@ -18,7 +18,11 @@ class Pin:
     __slots__ = ("_digits", "_wiped")
 
     def __init__(self, digits: str | bytes | bytearray) -> None:
-        raw = bytearray(digits.encode("ascii", "replace") if isinstance(digits, str) else digits)
+        # Built code point by code point: no intermediate immutable bytes copy of the digits.
+        if isinstance(digits, str):
+            raw = bytearray(ord(c) if ord(c) < 0x80 else 0x3F for c in digits)
+        else:
+            raw = bytearray(digits)
         if len(raw) != PIN_LENGTH or not all(0x30 <= b <= 0x39 for b in raw):
             _wipe(raw)
             raise InvalidPin() from None
@@ -68,7 +72,9 @@ class Pin:
         self.wipe()
 
     def __del__(self) -> None:
-        _wipe(self._digits) if hasattr(self, "_digits") else None
+        digits = getattr(self, "_digits", None)
+        if digits is not None:
+            _wipe(digits)
 
 
 def _wipe(buf: bytearray) -> None:
