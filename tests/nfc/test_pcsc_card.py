@@ -184,3 +184,39 @@ def test_pcscd_not_running_and_not_root_is_a_clear_message(
     monkeypatch.setattr(pcscd_module.os, "geteuid", lambda: 1000)
     with pytest.raises(pcscd_module.PcscdUnavailable, match="only root can start it"):
         pcscd_module.ensure_pcscd()
+
+
+@pytest.mark.parametrize("card_takes_extended", [True, False])
+def test_extended_read_where_the_reader_reports_support(
+    vcard: VirtualCard,
+    reader: JpkiReader,
+    monkeypatch: pytest.MonkeyPatch,
+    card_takes_extended: bool,
+) -> None:
+    """vpcd does not report SCARD_ATTR_MAXINPUT; a CCID reader does. With support reported,
+    the certificate comes in one extended READ BINARY, or in short chunks if the card refuses."""
+    from drivers.nfc.pcsc import PcscCard
+
+    monkeypatch.setattr(PcscCard, "max_apdu", lambda self: 65544)
+    vcard.extended_length = card_takes_extended
+    place(vcard, reader, "valid")
+    expected = pki.load_persona(vcard.state_dir, PERSONAS["valid"]).cert_der
+    assert expected is not None
+    with reader.session() as s:
+        assert s.extended
+        before = s.apdus
+        assert s.read_certificate() == expected
+        used = s.apdus - before
+    short = 2 + -(-(len(expected) - 4) // 256)
+    assert used == (3 if card_takes_extended else short + 1)
+
+
+def test_short_reads_when_the_reader_reports_nothing(
+    vcard: VirtualCard, reader: JpkiReader
+) -> None:
+    place(vcard, reader, "valid")
+    with reader.session() as s:
+        assert not s.extended
+        before = s.apdus
+        cert = s.read_certificate()
+    assert s.apdus - before == 2 + -(-(len(cert) - 4) // 256)  # SELECT EF, header, chunks
