@@ -73,7 +73,7 @@ class PcscReader:
         pattern: str = "",
         *,
         transmit_timeout_s: float = 10.0,
-        removal_grace_s: float = 1.5,
+        removal_grace_s: float = 3.0,
     ) -> None:
         self.pattern = re.compile(pattern)
         self.transmit_timeout_s = transmit_timeout_s
