@@ -11,7 +11,7 @@ def test_every_error_has_its_own_code() -> None:
     assert len(classes) >= 13 and len(set(codes)) == len(codes)
 
 
-def test_messages_carry_no_status_data_beyond_what_is_needed() -> None:
+def test_messages_name_tries_and_status_words_only() -> None:
     assert str(errors.WrongPin(2)) == "wrong PIN, 2 tries left"
     assert errors.NotMyNumberCard(0x6A82).sw == 0x6A82
     assert "6A82" in str(errors.NotMyNumberCard(0x6A82))
