@@ -15,6 +15,7 @@ import socket
 import tempfile
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -50,7 +51,8 @@ class Stats:
     apdus: int = 0
     signatures: int = 0
     modelled_s: float = 0.0
-    commands: list[bytes] = field(default_factory=list)  # INS bytes only, never data
+    # INS bytes only, never data; bounded so a long-running sim does not grow
+    commands: deque[bytes] = field(default_factory=lambda: deque(maxlen=4096))
 
 
 def pin_tries_path(state: Path, p: Persona) -> Path:
