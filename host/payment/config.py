@@ -1,0 +1,94 @@
+"""Cash configuration: accepted money, hoppers and their load, ports, fees, timings.
+
+From the ``[cash]`` table of a kiosk TOML (the other tables are not this module's business)::
+
+    [cash]
+    coins = [10, 50, 100, 500]
+    bills = [1000]
+    change_margin = 3            # coins per hopper never counted on (empty sensors are ±3)
+    session_timeout_s = 60
+    [cash.cctalk]
+    port = "/dev/ttyUSB0"        # or a pty path from `kofu sim cash`, or a pyserial URL
+    checksum = "sum8"            # or "crc16"
+    [[cash.hoppers]]
+    address = 3
+    value = 100
+    count = 50                   # coins loaded (the clerk's refill record)
+    [cash.id003]
+    port = "/dev/ttyUSB1"
+    [cash.fees]                  # yen per copy; the center supplies these eventually
+    masuda = 200
+    shibukawa = 300
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class HopperConfig:
+    address: int
+    value: int
+    count: int
+
+
+@dataclass(frozen=True)
+class CashConfig:
+    coins: frozenset[int] = frozenset({10, 50, 100, 500})
+    bills: frozenset[int] = frozenset({1000})
+    hoppers: tuple[HopperConfig, ...] = (HopperConfig(3, 100, 50), HopperConfig(4, 500, 20))
+    change_margin: int = 3
+    cctalk_port: str | None = None
+    cctalk_checksum: str = "sum8"
+    id003_port: str | None = None
+    poll_interval_s: float = 0.2
+    hopper_poll_s: float = 0.1
+    session_timeout_s: float = 60.0
+    fees: dict[str, int] = field(default_factory=lambda: {"masuda": 200, "shibukawa": 300})
+
+    def fee(self, municipality: str, copies: int = 1) -> int:
+        if municipality not in self.fees:
+            raise ConfigError(f"no fee configured for municipality {municipality!r}")
+        if copies < 1:
+            raise ConfigError("copies must be at least 1")
+        return self.fees[municipality] * copies
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> CashConfig:
+        try:
+            hoppers = (
+                tuple(
+                    HopperConfig(int(h["address"]), int(h["value"]), int(h.get("count", 0)))
+                    for h in raw.get("hoppers", [])
+                )
+                or cls.hoppers
+            )
+            cctalk = raw.get("cctalk", {})
+            id003 = raw.get("id003", {})
+            cfg = cls(
+                coins=frozenset(int(v) for v in raw.get("coins", cls.coins)),
+                bills=frozenset(int(v) for v in raw.get("bills", cls.bills)),
+                hoppers=hoppers,
+                change_margin=int(raw.get("change_margin", cls.change_margin)),
+                cctalk_port=cctalk.get("port"),
+                cctalk_checksum=str(cctalk.get("checksum", "sum8")),
+                id003_port=id003.get("port"),
+                poll_interval_s=float(raw.get("poll_interval_s", cls.poll_interval_s)),
+                hopper_poll_s=float(raw.get("hopper_poll_s", cls.hopper_poll_s)),
+                session_timeout_s=float(raw.get("session_timeout_s", cls.session_timeout_s)),
+                fees={str(k): int(v) for k, v in raw.get("fees", {}).items()}
+                or {"masuda": 200, "shibukawa": 300},
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"bad [cash] configuration: {exc}") from exc
+        if cfg.cctalk_checksum not in ("sum8", "crc16"):
+            raise ConfigError("cctalk checksum must be 'sum8' or 'crc16'")
+        if len({h.address for h in cfg.hoppers}) != len(cfg.hoppers):
+            raise ConfigError("two hoppers share an address")
+        return cfg
