@@ -62,6 +62,10 @@ class CcTalkCoinAcceptor:
     def resume_after(self, counter: int | None) -> None:
         self._last = counter
 
+    @property
+    def counter(self) -> int | None:
+        return self._last
+
     def _apply_inhibits(self) -> None:
         values = frozenset() if self.out_of_service else self._enabled
         mask = 0

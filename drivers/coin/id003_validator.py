@@ -33,6 +33,11 @@ POWER_UPS = {
 }
 
 
+IN_MOTION = frozenset(
+    {Status.ACCEPTING, Status.STACKING, Status.STACKED, Status.REJECTING, Status.RETURNING}
+)
+
+
 class Id003Validator:
     def __init__(
         self,
@@ -94,6 +99,11 @@ class Id003Validator:
 
     def start(self) -> PowerUp:
         first = self.status()
+        # A bill in motion (a host restart mid-stack) settles first: VEND VALID or not.
+        deadline = time.monotonic() + self.init_timeout_s
+        while first.cmd in IN_MOTION and time.monotonic() < deadline:
+            time.sleep(0.05)
+            first = self.status()
         if first.cmd == Status.VEND_VALID:
             # A VEND VALID from before we connected is not credited blindly: the caller
             # resolves it against the journal, then acknowledges and calls start() again.

@@ -85,6 +85,10 @@ class CoinAcceptor(Protocol):
     def resume_after(self, counter: int | None) -> None:
         """The last event counter the journal holds: later buffered events are reported."""
 
+    @property
+    def counter(self) -> int | None:
+        """The last event counter handled (None before the first poll)."""
+
     def close(self) -> None: ...
 
 

@@ -66,6 +66,10 @@ class PulseCoinAcceptor:
     def resume_after(self, counter: int | None) -> None:
         self._last = counter
 
+    @property
+    def counter(self) -> int | None:
+        return self._last
+
     def poll(self) -> list[CashEvent]:
         out: list[CashEvent] = []
         while self._queue:

@@ -3,17 +3,36 @@ simulator, or any pyserial URL (``socket://``, ``rfc2217://``, ``loop://``)."""
 
 from __future__ import annotations
 
+import os
+import stat
 from typing import Any
 
 import serial
 
+PARITY_NONE = serial.PARITY_NONE
+PARITY_EVEN = serial.PARITY_EVEN
 
-def open_port(port: str, *, baudrate: int = 9600, parity: str = "N") -> Any:
-    """A pyserial port with non-blocking-ish reads (the transports poll with short timeouts).
+# Unix98 pseudo-terminal slaves (/dev/pts/N) have character-device majors 136..143.
+_PTY_MAJORS = range(136, 144)
 
-    On a pseudo-terminal the parity setting is accepted but not enforced: the simulator sees
-    bytes, not bits, so 8E1 framing (ID-003) can only be exercised on real hardware.
+
+def is_pseudo_terminal(path: str) -> bool:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return stat.S_ISCHR(st.st_mode) and os.major(st.st_rdev) in _PTY_MAJORS
+
+
+def open_port(port: str, *, baudrate: int = 9600, parity: str = PARITY_NONE) -> Any:
+    """A pyserial port with short read timeouts (the transports poll).
+
+    A pseudo-terminal carries bytes, not bits: it cannot do parity, and Linux refuses a
+    second even-parity setup on one (EINVAL). On a pty, parity is left off, so 8E1 framing
+    (ID-003) is only exercised on a real port.
     """
+    if "://" not in port and is_pseudo_terminal(port):
+        parity = PARITY_NONE
     return serial.serial_for_url(
         port,
         baudrate=baudrate,
@@ -24,7 +43,3 @@ def open_port(port: str, *, baudrate: int = 9600, parity: str = "N") -> Any:
         write_timeout=1.0,
         exclusive=True if "://" not in port else None,
     )
-
-
-PARITY_NONE = serial.PARITY_NONE
-PARITY_EVEN = serial.PARITY_EVEN

@@ -261,6 +261,15 @@ class CashDesk:
                 if isinstance(event, Credit):
                     report.credits_recovered += 1
                 self._route(event, None)
+            if self.journal.last_counter(acceptor.name) is None and acceptor.counter is not None:
+                # A journal that never saw this acceptor takes its counter as the baseline,
+                # so a credit lost in a crash later is found by counting from here.
+                self.journal.append(
+                    "device_event",
+                    device=acceptor.name,
+                    counter=acceptor.counter,
+                    event="counter baseline",
+                )
         self._recover_bill(power_up, report)
         self._recover_dispenses(report)
         for tx in self.journal.open_transactions():
@@ -270,6 +279,8 @@ class CashDesk:
             if b.open_dispenses or b.open_stacks:
                 report.still_open.append(tx)
                 continue
+            if b.owed > b.vouchered:
+                self._voucher(tx, b.owed - b.vouchered)
             if b.unresolved > 0:
                 self._owe(tx, b.unresolved, reason="recovery")
             elif b.unresolved < 0:
@@ -383,6 +394,10 @@ class CashDesk:
 
     def _owe(self, tx: str, amount: int, *, reason: str) -> str:
         self.journal.append("change_owed", tx=tx, amount=amount, reason=reason)
+        return self._voucher(tx, amount)
+
+    def _voucher(self, tx: str, amount: int) -> str:
+        # The voucher is printed on the receipt printer once it exists; recorded here first.
         voucher = f"V-{tx}-{amount}"
         self.journal.append("voucher", tx=tx, amount=amount, voucher=voucher)
         return voucher

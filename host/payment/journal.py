@@ -99,7 +99,12 @@ class Balance:
 
     @property
     def balanced(self) -> bool:
-        return self.unresolved == 0 and self.open_dispenses == 0 and self.open_stacks == 0
+        return (
+            self.unresolved == 0
+            and self.owed == self.vouchered
+            and self.open_dispenses == 0
+            and self.open_stacks == 0
+        )
 
 
 class Journal:

@@ -89,7 +89,8 @@ class SimValidator:
             return st, b""  # repeated until the host acknowledges
         if st in (Status.IDLING, Status.DISABLED, Status.INITIALIZE):
             self.state = self._idle()
-            if self.bills:
+            # A waiting customer feeds the next bill once the validator takes bills at all.
+            if self.bills and not self.inhibited:
                 self._take_bill()
             return st, b""
         return st, data
