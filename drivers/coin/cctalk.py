@@ -151,7 +151,14 @@ class CcTalkLink:
                 return None
             total = self._buf[1] + 5
             if len(self._buf) < total:
-                return None
+                # Maybe a corrupted length byte claims bytes that will never come: if a whole
+                # valid frame already sits further on, skip to it instead of waiting.
+                skip = self._later_frame()
+                if skip is None:
+                    return None
+                del self._buf[:skip]
+                self.discarded += skip
+                continue
             raw = bytes(self._buf[:total])
             try:
                 frame = decode(raw, self.checksum)
@@ -160,14 +167,28 @@ class CcTalkLink:
                 del self._buf[0]
                 self.discarded += 1
                 continue
+            if frame.dest != HOST or (
+                self._expect_from is not None and frame.source != self._expect_from
+            ):
+                # Not our reply. An 8-bit sum is weak: this may be noise that happens to
+                # checksum, overlapping the real reply, so slide one byte, not the whole frame.
+                del self._buf[0]
+                self.discarded += 1
+                continue
             del self._buf[:total]
-            if frame.dest != HOST:
-                self.discarded += total  # another master's traffic or a stale echo
-                continue
-            if self._expect_from is not None and frame.source != self._expect_from:
-                self.discarded += total
-                continue
             return frame
+        return None
+
+    def _later_frame(self) -> int | None:
+        buf = bytes(self._buf)
+        for off in range(1, len(buf) - 4):
+            end = off + buf[off + 1] + 5
+            if end <= len(buf):
+                try:
+                    decode(buf[off:end], self.checksum)
+                except FrameError:
+                    continue
+                return off
         return None
 
     def pending(self) -> bool:

@@ -277,7 +277,8 @@ class CashDesk:
                 continue
             b = self.journal.balances()[tx]
             if b.open_dispenses or b.open_stacks:
-                report.still_open.append(tx)
+                if tx not in report.still_open:
+                    report.still_open.append(tx)
                 continue
             if b.owed > b.vouchered:
                 self._voucher(tx, b.owed - b.vouchered)

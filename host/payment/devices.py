@@ -9,6 +9,7 @@ from drivers.coin.cctalk import Checksum
 from drivers.coin.cctalk_acceptor import CcTalkCoinAcceptor
 from drivers.coin.cctalk_hopper import CcTalkHopper
 from drivers.coin.cctalk_port import CcTalkPort
+from drivers.coin.errors import CashDeviceError
 from drivers.coin.id003_validator import Id003Validator
 from drivers.coin.interfaces import BillValidator, CoinAcceptor, Hopper
 from host.payment.config import CashConfig
@@ -21,10 +22,19 @@ class CashDevices:
     hoppers: list[Hopper] = field(default_factory=list)
     _ports: list[CcTalkPort] = field(default_factory=list)
 
+    closed: bool = False
+
     def close(self) -> None:
+        """Inhibit and release every device; safe to call twice."""
+        if self.closed:
+            return
+        self.closed = True
         for dev in (self.acceptor, self.validator, *self.hoppers):
             if dev is not None:
-                dev.close()
+                try:
+                    dev.close()
+                except (CashDeviceError, OSError):
+                    pass  # closing must not fail: the devices self-inhibit on poll loss
         for port in self._ports:
             port.close()
 
