@@ -5,6 +5,7 @@ From the ``[cash]`` table of a kiosk TOML (the other tables are not this module'
     [cash]
     coins = [10, 50, 100, 500]
     bills = [1000]
+    coin_acceptor = "cctalk"     # or "pulse": coins counted by the coprocessor
     change_margin = 3            # coins per hopper never counted on (empty sensors are ±3)
     session_timeout_s = 60
     [cash.cctalk]
@@ -44,6 +45,7 @@ class CashConfig:
     bills: frozenset[int] = frozenset({1000})
     hoppers: tuple[HopperConfig, ...] = (HopperConfig(3, 100, 50), HopperConfig(4, 500, 20))
     change_margin: int = 3
+    coin_acceptor: str = "cctalk"  # "cctalk", "pulse" (via the coprocessor) or "none"
     cctalk_port: str | None = None
     cctalk_checksum: str = "sum8"
     id003_port: str | None = None
@@ -76,6 +78,7 @@ class CashConfig:
                 bills=frozenset(int(v) for v in raw.get("bills", cls.bills)),
                 hoppers=hoppers,
                 change_margin=int(raw.get("change_margin", cls.change_margin)),
+                coin_acceptor=str(raw.get("coin_acceptor", "cctalk")),
                 cctalk_port=cctalk.get("port"),
                 cctalk_checksum=str(cctalk.get("checksum", "sum8")),
                 id003_port=id003.get("port"),
@@ -89,6 +92,8 @@ class CashConfig:
             raise ConfigError(f"bad [cash] configuration: {exc}") from exc
         if cfg.cctalk_checksum not in ("sum8", "crc16"):
             raise ConfigError("cctalk checksum must be 'sum8' or 'crc16'")
+        if cfg.coin_acceptor not in ("cctalk", "pulse", "none"):
+            raise ConfigError("coin_acceptor must be 'cctalk', 'pulse' or 'none'")
         if len({h.address for h in cfg.hoppers}) != len(cfg.hoppers):
             raise ConfigError("two hoppers share an address")
         return cfg

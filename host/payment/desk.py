@@ -171,7 +171,7 @@ class CashDesk:
             self.out_of_service.add(device)
         log.warning("cash device %s: %s", device, code)
 
-    def begin(self, fee: int) -> Payment:
+    def begin(self, fee: int, *, municipality: str | None = None) -> Payment:
         if self.current is not None and self.current.state not in (
             PaymentState.CLOSED,
             PaymentState.OPEN_ITEM,
@@ -180,7 +180,7 @@ class CashDesk:
         if fee <= 0:
             raise PaymentError("the fee must be positive")
         tx = uuid.uuid4().hex[:16]
-        self.journal.append("tx_open", tx=tx, amount=fee)
+        self.journal.append("tx_open", tx=tx, amount=fee, municipality=municipality)
         self.current = Payment(self, tx, fee)
         self.current.update_inhibits()
         return self.current

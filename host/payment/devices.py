@@ -12,7 +12,8 @@ from drivers.coin.cctalk_port import CcTalkPort
 from drivers.coin.errors import CashDeviceError
 from drivers.coin.id003_validator import Id003Validator
 from drivers.coin.interfaces import BillValidator, CoinAcceptor, Hopper
-from host.payment.config import CashConfig
+from drivers.coin.pulse_acceptor import CoinEventSource, PulseCoinAcceptor
+from host.payment.config import CashConfig, ConfigError
 
 
 @dataclass
@@ -39,12 +40,18 @@ class CashDevices:
             port.close()
 
 
-def open_devices(cfg: CashConfig) -> CashDevices:
+def open_devices(cfg: CashConfig, coin_source: CoinEventSource | None = None) -> CashDevices:
+    """``coin_source``: the coprocessor's coin events, for ``coin_acceptor = "pulse"``."""
     devices = CashDevices()
+    if cfg.coin_acceptor == "pulse":
+        if coin_source is None:
+            raise ConfigError("coin_acceptor = 'pulse' needs the coprocessor's coin events")
+        devices.acceptor = PulseCoinAcceptor(coin_source, cfg.coins)
     if cfg.cctalk_port:
         port = CcTalkPort.open(cfg.cctalk_port, checksum=Checksum(cfg.cctalk_checksum))
         devices._ports.append(port)
-        devices.acceptor = CcTalkCoinAcceptor(port)
+        if cfg.coin_acceptor == "cctalk":
+            devices.acceptor = CcTalkCoinAcceptor(port)
         for h in cfg.hoppers:
             devices.hoppers.append(
                 CcTalkHopper(
