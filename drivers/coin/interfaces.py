@@ -140,6 +140,7 @@ class PowerUp(Enum):
 
 class BillValidator(Protocol):
     name: str
+    power_up_seen: PowerUp | None  # the last power-up status, set by start() and poll()
 
     def start(self) -> PowerUp: ...
 

@@ -207,6 +207,26 @@ class CashDesk:
         else:
             self._inhibit_all()
 
+    def check_hoppers(self) -> None:
+        """Idle health check: a hopper that stops answering goes out of service (and one
+        that answers again comes back), so "exact change only" shows before a customer pays."""
+        for hopper in self.devices.hoppers:
+            try:
+                hopper.status()
+            except CashDeviceError:
+                if hopper.name not in self.out_of_service:
+                    self._fault(None, hopper.name, "not answering", out_of_service=True)
+                continue
+            if hopper.name in self.out_of_service and not self._open_intents_for(hopper.name):
+                try:
+                    hopper.start()
+                    self.out_of_service.discard(hopper.name)
+                except CashDeviceError:
+                    pass
+
+    def _open_intents_for(self, device: str) -> bool:
+        return any(e.device == device for e in self._open_intents("dispense"))
+
     def _inhibit_all(self) -> None:
         for device in (self.devices.acceptor, self.devices.validator):
             if device is not None and device.name not in self.out_of_service:
@@ -500,6 +520,9 @@ class Payment:
             self._escrow(event)
         elif isinstance(event, VendValid):
             self._vend_valid(event)
+        elif isinstance(event, DeviceReset) and self._pending_bill is not None:
+            Payment.journal_event(self.desk, self.tx, event)
+            self._bill_after_power_up()
         elif isinstance(event, BillReturned) and self._pending_bill is not None:
             intent = self._pending_bill
             self.journal.append(
@@ -513,6 +536,35 @@ class Payment:
             self._pending_bill = None
         else:
             Payment.journal_event(self.desk, self.tx, event)
+
+    def _bill_after_power_up(self) -> None:
+        # The validator lost power with our bill between STACK and the ACKed VEND VALID:
+        # 'bill in stacker' makes it money, anything else means it went back.
+        validator = self.desk.devices.validator
+        intent = self._pending_bill
+        if validator is None or intent is None or validator.name != intent.device:
+            return
+        self._pending_bill = None
+        if validator.power_up_seen is PowerUp.BILL_IN_STACKER:
+            self.journal.append(
+                "credit",
+                tx=self.tx,
+                amount=intent.amount,
+                device=intent.device,
+                resolves="bill_stack",
+                intent=intent.seq,
+                via="power up with bill in stacker",
+            )
+            self._credited(intent.amount)
+        else:
+            self.journal.append(
+                "device_event",
+                tx=self.tx,
+                device=intent.device,
+                resolves="bill_stack",
+                intent=intent.seq,
+                event="bill not stacked (power up)",
+            )
 
     def _credited(self, value: int) -> None:
         # Only now, with the credit durable, is anyone told.
@@ -583,7 +635,9 @@ class Payment:
             self.desk.poll()
             if self.state is not PaymentState.COLLECTING:
                 break
-            if time.monotonic() - self.last_credit_at > timeout and self._pending_bill is None:
+            idle = time.monotonic() - self.last_credit_at
+            # A bill being stacked is waited for, but not forever (a dead validator).
+            if idle > timeout and (self._pending_bill is None or idle > 2 * timeout):
                 return False
             time.sleep(self.desk.config.poll_interval_s)
         self.update_inhibits()
@@ -619,6 +673,17 @@ class Payment:
                 validator.set_enabled(frozenset())
             except CashDeviceError:
                 pass
+        if self._pending_bill is not None:
+            # Whether the bill was stacked is unknown: no refund on a guess. The transaction
+            # stays open; recovery resolves it from the validator and vouchers what is due.
+            self.desk._fault(
+                self.tx,
+                self._pending_bill.device or "bill",
+                "stack outcome unknown",
+                intent=self._pending_bill.seq,
+            )
+            self.state = PaymentState.OPEN_ITEM
+            return Settlement(self.paid, 0, 0, None, uncertain=True)
         return self._settle(self.paid, purpose="refund")
 
     def _settle(self, amount: int, *, purpose: str) -> Settlement:

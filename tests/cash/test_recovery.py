@@ -137,3 +137,48 @@ def test_vend_valid_already_credited_is_only_acknowledged(
     assert sum(e.amount for e in desk2.journal.entries() if e.kind == "credit") == 1000
     assert sim.totals()["bills_in"] == 1000
     assert_balanced(desk2)
+
+
+def test_validator_power_cut_mid_stack_during_a_live_payment(
+    make_desk: MakeDesk, sim: CashSim
+) -> None:
+    desk = make_desk()
+    desk.start()
+    pay = desk.begin(300)
+    sim.insert_bill(1000)
+    for _ in range(30):
+        desk.poll()
+        if sim.validator.state == 0x14:
+            break
+    sim.validator_power_cut()  # the bill had reached the stacker
+    assert pay.collect(timeout_s=1)
+    assert pay.paid == 1000
+    pay.capture_fee()
+    assert pay.give_change().paid == 700
+    assert sim.totals() == {"coins_in": 0, "bills_in": 1000, "paid_out": 700}
+    assert_balanced(desk)
+
+
+def test_cancel_with_stack_outcome_unknown_leaves_an_open_item(
+    make_desk: MakeDesk, sim: CashSim
+) -> None:
+    desk = make_desk()
+    desk.start()
+    pay = desk.begin(300)
+    sim.insert_bill(1000)
+    for _ in range(30):
+        desk.poll()
+        if sim.validator.state == 0x14:
+            break
+    sim.jam()  # the validator stops reporting the bill's fate
+    result = pay.cancel()
+    assert result.uncertain and pay.state is PaymentState.OPEN_ITEM
+    assert not desk.journal.balances()[pay.tx].closed
+    sim.jam(False)
+    sim.validator_power_cut()
+    desk.devices.close()
+    desk2 = make_desk()
+    desk2.start()
+    b = desk2.journal.balances()[pay.tx]
+    assert b.money_in == sim.totals()["bills_in"] == 1000 and b.owed == 1000
+    assert_balanced(desk2)
