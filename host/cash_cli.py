@@ -2,6 +2,7 @@
 
     kofu cash report [--journal FILE] [--json]
     kofu cash recover --config kiosk.toml [--journal FILE] [--json]
+    kofu cash refill --hopper ADDRESS --value YEN --coins N [--journal FILE]
 
 The journal defaults to $KOFU_CASH_JOURNAL, else ``cash-journal.db`` in the current folder.
 Exit status of `report`: 0 when every transaction balances and none is open, 1 otherwise.
@@ -37,8 +38,29 @@ def main(argv: list[str]) -> int:
     rec.add_argument("--config", required=True, help="kiosk TOML with a [cash] table")
     rec.add_argument("--journal")
     rec.add_argument("--json", action="store_true")
+    ref = sub.add_parser("refill", help="record coins the clerk loaded into a hopper")
+    ref.add_argument("--hopper", type=int, required=True, help="ccTalk address (3, 4, ...)")
+    ref.add_argument("--value", type=int, required=True, help="coin value in yen")
+    ref.add_argument("--coins", type=int, required=True)
+    ref.add_argument("--journal")
     args = ap.parse_args(argv)
     path = _journal_path(args.journal)
+    if args.command == "refill":
+        if args.coins <= 0 or args.value <= 0:
+            print("kofu cash: --coins and --value must be positive", file=sys.stderr)
+            return 2
+        journal = Journal(path)
+        try:
+            journal.append(
+                "refill",
+                device=f"hopper{args.hopper}",
+                amount=args.coins * args.value,
+                coins=args.coins,
+            )
+        finally:
+            journal.close()
+        print(f"hopper{args.hopper}: {args.coins} coins of {args.value} yen recorded")
+        return 0
     if args.command == "report":
         if not path.exists():
             print(f"kofu cash: no journal at {path}", file=sys.stderr)

@@ -41,6 +41,15 @@ class CcTalkCoinAcceptor:
                 )
             except NoReply:
                 pass  # optional headers; unsupported ones get no reply at all
+        for key, header in (
+            ("serial", Header.SERIAL_NUMBER),
+            ("revision", Header.SOFTWARE_REVISION),
+        ):
+            try:
+                raw = self._port.request(self._address, header)
+            except NoReply:
+                continue
+            self.identity[key] = raw.hex() if key == "serial" else raw.decode("ascii", "replace")
         table: dict[int, tuple[str, int]] = {}
         for pos in range(1, POSITIONS + 1):
             entry = coin_events.parse_coin_id(
@@ -92,14 +101,15 @@ class CcTalkCoinAcceptor:
                 self._apply_inhibits()
             except CashDeviceError:
                 log.warning("coin acceptor: could not re-apply inhibits after reset")
-        if read.lost:
-            self.out_of_service = True
-            out.append(Fault(self.name, f"lost {read.lost} events", True, data[0]))
         for ev in read.new:
             out.append(self._event(ev))
         self._last = data[0]
-        if self.out_of_service:
-            self._apply_inhibits()
+        if read.lost:
+            out.append(Fault(self.name, f"lost {read.lost} events", True, data[0]))
+            if not self.out_of_service:
+                # Until a clerk has looked (a restart), it takes no more coins.
+                self.out_of_service = True
+                self._apply_inhibits()
         return out
 
     def _event(self, ev: coin_events.BufferedEvent) -> CashEvent:

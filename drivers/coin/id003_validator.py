@@ -17,6 +17,7 @@ from drivers.coin.id003 import Cmd, Status
 from drivers.coin.interfaces import (
     BillReturned,
     CashEvent,
+    DeviceReady,
     DeviceReset,
     Escrow,
     Fault,
@@ -59,6 +60,7 @@ class Id003Validator:
         self._last_status: int | None = None
         self._escrow_value: int | None = None
         self.power_up_seen: PowerUp | None = None
+        self._faulted = False
         self._lock = threading.Lock()
 
     @classmethod
@@ -155,7 +157,9 @@ class Id003Validator:
             if value is None:
                 self.return_bill()
                 out.append(Rejected(self.name, "unknown escrow code"))
-            elif entered:
+            else:
+                # Reported on every poll while in escrow: the host decides (again, if its
+                # stack or return command was lost).
                 self._escrow_value = value
                 out.append(Escrow(self.name, value))
         elif st == Status.VEND_VALID and entered:
@@ -173,7 +177,11 @@ class Id003Validator:
             self._escrow_value = None
         elif st in (Status.IDLING, Status.DISABLED) and entered:
             self._escrow_value = None
+            if self._faulted:
+                self._faulted = False
+                out.append(DeviceReady(self.name))
         elif st in id003.FAULTS and entered:
+            self._faulted = True
             out.append(Fault(self.name, id003.FAULTS[st], True))
         elif st in POWER_UPS:
             self.power_up_seen = POWER_UPS[st]

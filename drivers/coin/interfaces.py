@@ -46,6 +46,13 @@ class DeviceReset:
 
 
 @dataclass(frozen=True)
+class DeviceReady:
+    """A device that reported an out-of-service fault is idle and usable again."""
+
+    device: str
+
+
+@dataclass(frozen=True)
 class Escrow:
     """A bill waits in escrow: the host must stack or return it (not money yet)."""
 
@@ -67,7 +74,9 @@ class BillReturned:
     value: int | None
 
 
-CashEvent = Credit | Rejected | Fault | DeviceReset | Escrow | VendValid | BillReturned
+CashEvent = (
+    Credit | Rejected | Fault | DeviceReset | DeviceReady | Escrow | VendValid | BillReturned
+)
 
 
 class CoinAcceptor(Protocol):

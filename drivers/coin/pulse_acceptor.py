@@ -35,7 +35,7 @@ class PulseCoinAcceptor:
         self.name = name
         self._source = source
         self._denominations = denominations
-        self._queue: collections.deque[tuple[int, int]] = collections.deque()
+        self._queue: collections.deque[tuple[int, int] | None] = collections.deque()  # None: reboot
         self._last: int | None = None
         self._inhibited: bool | None = None
 
@@ -70,16 +70,24 @@ class PulseCoinAcceptor:
     def counter(self) -> int | None:
         return self._last
 
+    def coprocessor_rebooted(self) -> None:
+        """Called by the coprocessor driver when the link comes up on a fresh boot: the
+        per-boot counter restarts, so counting starts again from 0."""
+        self._queue.append(None)
+
     def poll(self) -> list[CashEvent]:
         out: list[CashEvent] = []
         while self._queue:
-            value, counter = self._queue.popleft()
+            item = self._queue.popleft()
+            if item is None:
+                self._last = 0
+                out.append(DeviceReset(self.name))
+                continue
+            value, counter = item
             if self._last is not None:
-                if counter == self._last or (counter < self._last and counter > 1):
+                if counter <= self._last:
                     continue  # already seen: a retransmission, never a second credit
-                if counter < self._last:
-                    out.append(DeviceReset(self.name))  # coprocessor rebooted: counts restart
-                elif counter > self._last + 1:
+                if counter > self._last + 1:
                     out.append(
                         Fault(self.name, f"lost {counter - self._last - 1} events", False, counter)
                     )

@@ -18,8 +18,9 @@ From the ``[cash]`` table of a kiosk TOML (the other tables are not this module'
     [cash.id003]
     port = "/dev/ttyUSB1"
     [cash.fees]                  # yen per copy; the center supplies these eventually
-    masuda = 200
-    shibukawa = 300
+    masuda = 200                 # every certificate type
+    [cash.fees.shibukawa]        # or per certificate type, with a default
+    default = 300
 """
 
 from __future__ import annotations
@@ -52,14 +53,21 @@ class CashConfig:
     poll_interval_s: float = 0.2
     hopper_poll_s: float = 0.1
     session_timeout_s: float = 60.0
-    fees: dict[str, int] = field(default_factory=lambda: {"masuda": 200, "shibukawa": 300})
+    # municipality -> certificate type (or "default") -> yen per copy
+    fees: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {"masuda": {"default": 200}, "shibukawa": {"default": 300}}
+    )
 
-    def fee(self, municipality: str, copies: int = 1) -> int:
-        if municipality not in self.fees:
+    def fee(self, municipality: str, certificate_type: str | None = None, copies: int = 1) -> int:
+        table = self.fees.get(municipality)
+        if table is None:
             raise ConfigError(f"no fee configured for municipality {municipality!r}")
+        per_copy = table.get(certificate_type or "default", table.get("default"))
+        if per_copy is None:
+            raise ConfigError(f"no fee for {certificate_type!r} in {municipality!r}")
         if copies < 1:
             raise ConfigError("copies must be at least 1")
-        return self.fees[municipality] * copies
+        return per_copy * copies
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> CashConfig:
@@ -85,8 +93,7 @@ class CashConfig:
                 poll_interval_s=float(raw.get("poll_interval_s", cls.poll_interval_s)),
                 hopper_poll_s=float(raw.get("hopper_poll_s", cls.hopper_poll_s)),
                 session_timeout_s=float(raw.get("session_timeout_s", cls.session_timeout_s)),
-                fees={str(k): int(v) for k, v in raw.get("fees", {}).items()}
-                or {"masuda": 200, "shibukawa": 300},
+                fees=_fees(raw.get("fees")) or cls().fees,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"bad [cash] configuration: {exc}") from exc
@@ -97,3 +104,14 @@ class CashConfig:
         if len({h.address for h in cfg.hoppers}) != len(cfg.hoppers):
             raise ConfigError("two hoppers share an address")
         return cfg
+
+
+def _fees(raw: Any) -> dict[str, dict[str, int]]:
+    """``masuda = 200`` or ``[cash.fees.masuda] default = 200, inkan = 300``."""
+    out: dict[str, dict[str, int]] = {}
+    for municipality, value in (raw or {}).items():
+        if isinstance(value, dict):
+            out[str(municipality)] = {str(k): int(v) for k, v in value.items()}
+        else:
+            out[str(municipality)] = {"default": int(value)}
+    return out

@@ -33,6 +33,7 @@ from drivers.coin.interfaces import (
     BillReturned,
     CashEvent,
     Credit,
+    DeviceReady,
     DeviceReset,
     Escrow,
     Fault,
@@ -88,7 +89,8 @@ class CashDesk:
         self.journal = journal
         self.devices = devices
         self.config = config
-        self.out_of_service: set[str] = set()
+        self.out_of_service: set[str] = set()  # takes no money / pays none
+        self.unstarted: set[str] = set()  # failed to start: not polled either
         self.current: Payment | None = None
         self.inventory: dict[str, int] = {}
         self._load_inventory()
@@ -100,8 +102,18 @@ class CashDesk:
         for e in self.journal.entries():
             if e.kind in ("change_paid", "refund_paid") and e.device:
                 paid[e.device] = paid.get(e.device, 0) + int(e.detail.get("coins", 0))
+            elif e.kind == "refill" and e.device:
+                paid[e.device] = paid.get(e.device, 0) - int(e.detail.get("coins", 0))
         for hopper in self.devices.hoppers:
             self.inventory[hopper.name] = loaded.get(hopper.name, 0) - paid.get(hopper.name, 0)
+
+    def refill(self, hopper_name: str, coins: int) -> None:
+        """The clerk loaded ``coins`` more into a hopper (journaled; no transaction)."""
+        hopper = next((h for h in self.devices.hoppers if h.name == hopper_name), None)
+        if hopper is None or coins <= 0:
+            raise PaymentError(f"cannot refill {hopper_name!r} with {coins} coins")
+        self.journal.append("refill", device=hopper_name, amount=coins * hopper.value, coins=coins)
+        self.inventory[hopper_name] = self.inventory.get(hopper_name, 0) + coins
 
     def available(self) -> dict[int, int]:
         """Coins per value that change may count on (minus the sensor margin)."""
@@ -137,6 +149,7 @@ class CashDesk:
             try:
                 power_up = validator.start()
             except CashDeviceError as exc:
+                self.unstarted.add(validator.name)
                 self._fault(None, validator.name, f"start failed: {exc}", out_of_service=True)
         return self.recover(power_up)
 
@@ -145,6 +158,7 @@ class CashDesk:
             start()
             return True
         except CashDeviceError as exc:
+            self.unstarted.add(name)
             self._fault(None, name, f"start failed: {exc}", out_of_service=True)
             return False
 
@@ -193,7 +207,9 @@ class CashDesk:
 
     def poll_for(self, target: Payment | None) -> None:
         for device in (self.devices.acceptor, self.devices.validator):
-            if device is None or device.name in self.out_of_service:
+            # Out-of-service devices are still polled: late events are still money, and
+            # acceptors self-inhibit when the host stops polling.
+            if device is None or device.name in self.unstarted:
                 continue
             try:
                 events = device.poll()
@@ -229,7 +245,7 @@ class CashDesk:
 
     def _inhibit_all(self) -> None:
         for device in (self.devices.acceptor, self.devices.validator):
-            if device is not None and device.name not in self.out_of_service:
+            if device is not None and device.name not in self.unstarted:
                 try:
                     device.set_enabled(frozenset())
                 except CashDeviceError:
@@ -272,7 +288,7 @@ class CashDesk:
     def recover(self, power_up: PowerUp | None = None) -> RecoveryReport:
         report = RecoveryReport()
         acceptor = self.devices.acceptor
-        if acceptor is not None and acceptor.name not in self.out_of_service:
+        if acceptor is not None and acceptor.name not in self.unstarted:
             try:
                 events = acceptor.poll()
             except CashDeviceError:
@@ -475,7 +491,7 @@ class Payment:
             ok_coins = ok_bills = frozenset()  # nothing new while a bill is being stacked
         self.enabled = ok_coins | ok_bills
         for device, values in ((acceptor, ok_coins), (validator, ok_bills)):
-            if device is not None and device.name not in desk.out_of_service:
+            if device is not None and device.name not in desk.unstarted:
                 try:
                     device.set_enabled(values)
                 except CashDeviceError as exc:
@@ -505,6 +521,9 @@ class Payment:
             desk._fault(tx, event.device, "device reset", counter=counter)
         elif isinstance(event, BillReturned):
             desk.journal.append("device_event", tx=tx, device=event.device, event="bill returned")
+        elif isinstance(event, DeviceReady):
+            desk.out_of_service.discard(event.device)
+            desk.journal.append("device_event", tx=tx, device=event.device, event="back in service")
 
     def handle(self, event: CashEvent) -> None:
         if isinstance(event, Credit):
@@ -668,7 +687,7 @@ class Payment:
             if self._pending_bill is None:
                 break
             time.sleep(self.desk.config.poll_interval_s)
-        if validator is not None and validator.name not in self.desk.out_of_service:
+        if validator is not None and validator.name not in self.desk.unstarted:
             try:
                 validator.set_enabled(frozenset())
             except CashDeviceError:

@@ -14,6 +14,7 @@ Kinds and their ``amount`` (yen):
 - ``change_owed`` — money the kiosk still owes; ``voucher`` — the refund voucher for it.
 - ``device_event`` — a device event with its counter (rejects, resets), no money.
 - ``device_fault`` — something the operator must see.
+- ``refill`` — coins the clerk loaded into a hopper (no transaction).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ KINDS = frozenset(
         "voucher",
         "device_event",
         "device_fault",
+        "refill",
     }
 )
 

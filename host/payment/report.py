@@ -21,6 +21,7 @@ class CashReport:
     unbalanced: list[dict[str, Any]] = field(default_factory=list)
     faults: list[dict[str, Any]] = field(default_factory=list)
     hopper_coins_paid: dict[str, int] = field(default_factory=dict)
+    hopper_coins_refilled: dict[str, int] = field(default_factory=dict)
 
     @property
     def balanced(self) -> bool:
@@ -48,6 +49,11 @@ def build_report(journal: Journal) -> CashReport:
         elif e.kind == "device_fault":
             report.faults.append(
                 {"seq": e.seq, "device": e.device, "code": e.detail.get("code"), "tx": e.tx}
+            )
+        elif e.kind == "refill" and e.device:
+            coins = int(e.detail.get("coins", 0))
+            report.hopper_coins_refilled[e.device] = (
+                report.hopper_coins_refilled.get(e.device, 0) + coins
             )
         elif e.kind in ("change_paid", "refund_paid") and e.device:
             coins = int(e.detail.get("coins", 0))
@@ -88,6 +94,8 @@ def format_report(report: CashReport) -> str:
     ]
     for name, coins in sorted(report.hopper_coins_paid.items()):
         lines.append(f"{name:<18}{coins:>8} coins paid")
+    for name, coins in sorted(report.hopper_coins_refilled.items()):
+        lines.append(f"{name:<18}{coins:>8} coins refilled")
     if report.open_transactions:
         lines.append("open transactions (run `kofu cash recover`):")
         lines += [

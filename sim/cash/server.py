@@ -23,13 +23,17 @@ from sim.cash.pty_bus import Pty
 
 
 class ReplyFaults:
-    """Pending faults on one wire: replies to drop, replies to corrupt."""
+    """Pending faults on one wire: replies to drop, replies to corrupt; optionally only the
+    replies to one command (header / command byte), e.g. the ACK of a dispense or a stack."""
 
     def __init__(self) -> None:
         self.drop = 0
         self.corrupt = 0
+        self.only: int | None = None
 
-    def apply(self, reply: bytes) -> bytes | None:
+    def apply(self, reply: bytes, request: int | None = None) -> bytes | None:
+        if self.only is not None and request != self.only:
+            return reply
         if self.drop:
             self.drop -= 1
             return None
@@ -92,7 +96,7 @@ class CcTalkBusModel:
             and data
         ):
             self.on_credit_reply(data[0])
-        return self.faults.apply(reply)
+        return self.faults.apply(reply, frame.header)
 
 
 class Id003Model:
@@ -106,7 +110,7 @@ class Id003Model:
         for frame in self.parser.feed(data):
             reply = self.validator.command(frame.cmd, frame.data)
             if reply is not None:
-                damaged = self.faults.apply(id003.encode(*reply))
+                damaged = self.faults.apply(id003.encode(*reply), frame.cmd)
                 if damaged is not None:
                     out += damaged
         return bytes(out)
@@ -244,13 +248,18 @@ class CashSim:
         with self.lock:
             self.hoppers[address].power_on()
 
-    def drop_replies(self, wire: str, count: int = 1) -> None:
+    def drop_replies(self, wire: str, count: int = 1, only: int | None = None) -> None:
+        """Drop the next ``count`` replies on a wire (only those to command ``only``)."""
         with self.lock:
-            (self.bus.faults if wire == "cctalk" else self.id003.faults).drop += count
+            faults = self.bus.faults if wire == "cctalk" else self.id003.faults
+            faults.drop += count
+            faults.only = only
 
-    def corrupt_replies(self, wire: str, count: int = 1) -> None:
+    def corrupt_replies(self, wire: str, count: int = 1, only: int | None = None) -> None:
         with self.lock:
-            (self.bus.faults if wire == "cctalk" else self.id003.faults).corrupt += count
+            faults = self.bus.faults if wire == "cctalk" else self.id003.faults
+            faults.corrupt += count
+            faults.only = only
 
     def inject(self, wire: str, data: bytes) -> None:
         """Unsolicited bytes towards the host (line noise)."""

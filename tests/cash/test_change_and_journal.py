@@ -27,12 +27,18 @@ def test_make_change(amount: int, available: dict[int, int], expected: object) -
     assert make_change(amount, available) == expected
 
 
-def test_fees_per_municipality() -> None:
+def test_fees_per_municipality_and_certificate_type() -> None:
     cfg = CashConfig()
-    assert cfg.fee("masuda") == 200
-    assert cfg.fee("shibukawa", copies=2) == 600
+    assert cfg.fee("masuda", "juminhyo") == 200
+    assert cfg.fee("shibukawa", "inkan", copies=2) == 600
     with pytest.raises(ConfigError):
         cfg.fee("tokyo")
+    cfg = CashConfig.from_dict({"fees": {"masuda": {"juminhyo": 200, "shotoku": 300}}})
+    assert cfg.fee("masuda", "shotoku") == 300
+    with pytest.raises(ConfigError):
+        cfg.fee("masuda", "inkan")  # no default for that city
+    with pytest.raises(ConfigError):
+        cfg.fee("masuda", "juminhyo", copies=0)
 
 
 def test_config_from_toml_table() -> None:

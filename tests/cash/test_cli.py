@@ -95,3 +95,20 @@ def test_sim_cash_cli_prints_ptys_and_takes_commands() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_refill_is_journaled_and_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = str(tmp_path / "j.db")
+    args = ["refill", "--hopper", "3", "--value", "100", "--coins", "40", "--journal", path]
+    assert cash_cli.main(args) == 0
+    assert (
+        cash_cli.main(
+            ["refill", "--hopper", "3", "--value", "100", "--coins", "0", "--journal", path]
+        )
+        == 2
+    )
+    assert cash_cli.main(["report", "--journal", path, "--json"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()[-1]
+    assert json.loads(out)["hopper_coins_refilled"] == {"hopper3": 40}

@@ -19,11 +19,10 @@ from sim.cash.server import CashSim
 HOST = Path(__file__).with_name("crash_host.py")
 ROOT = Path(__file__).resolve().parents[2]
 
-# (fee, coins, bills, collect timeout): exact coins, coin with change, bill with change,
-# and a customer who gives up (refund).
+# (fee, coins, bills, collect timeout): two coins with change (a kill between credits too),
+# a bill with change from two hoppers, and a customer who gives up (refund).
 SCENARIOS = [
-    (300, [100, 100, 100], [], 2.0),
-    (300, [500], [], 2.0),
+    (300, [100, 500], [], 2.0),
     (200, [], [1000], 2.0),
     (300, [100], [], 0.2),
 ]
@@ -88,7 +87,7 @@ def test_sigkill_at_every_journal_step(tmp_path: Path) -> None:
         run_host(sim, journal_path, 0, 0, 0, "after")  # a last restart: recovery only
         totals = sim.totals()
 
-    assert kills >= 40
+    assert kills >= 30
     journal = Journal(journal_path)
     balances = journal.balances()
     for tx, b in balances.items():

@@ -172,3 +172,65 @@ def test_counterfeit_and_string_coins_are_no_money(desk: CashDesk, sim: CashSim)
     assert ("device_event", "reject slug") in kinds
     pay.cancel()
     assert_balanced(desk)
+
+
+def test_lost_stack_ack_still_credits_the_bill_once(desk: CashDesk, sim: CashSim) -> None:
+    sim.drop_replies("id003", 1, only=0x41)  # the ACK of STACK-1 is lost
+    sim.insert_bill(1000)
+    pay = desk.begin(300)
+    assert pay.collect()
+    assert pay.paid == 1000
+    pay.capture_fee()
+    pay.give_change()
+    assert sim.totals()["bills_in"] == 1000
+    assert_balanced(desk)
+
+
+def test_validator_back_in_service_after_a_jam(desk: CashDesk, sim: CashSim) -> None:
+    sim.jam()
+    pay = desk.begin(300)
+    for _ in range(3):
+        desk.poll()
+    assert "bill" in desk.out_of_service and 1000 not in pay.enabled
+    sim.jam(False)
+    for _ in range(3):
+        desk.poll()
+    assert "bill" not in desk.out_of_service and 1000 in pay.enabled
+    sim.insert_bill(1000)
+    assert pay.collect()
+    pay.capture_fee()
+    assert pay.give_change().paid == 700
+    assert_balanced(desk)
+
+
+def test_noise_on_both_wires_during_a_payment_credits_nothing(desk: CashDesk, sim: CashSim) -> None:
+    import random
+
+    rng = random.Random(4)
+    pay = desk.begin(300)
+    for _ in range(40):
+        sim.inject("cctalk", rng.randbytes(rng.randrange(1, 40)))
+        sim.inject("id003", rng.randbytes(rng.randrange(1, 40)))
+        desk.poll()
+    assert pay.paid == 0
+    assert not [e for e in desk.journal.entries() if e.kind == "credit"]
+    pay.cancel()
+    assert_balanced(desk)
+
+
+def test_refill_lifts_exact_change_only(make_desk: object, sim: CashSim) -> None:
+    from host.payment.config import HopperConfig
+
+    desk: CashDesk = make_desk(  # type: ignore[operator]
+        hoppers=(HopperConfig(3, 100, 0), HopperConfig(4, 500, 0))
+    )
+    desk.start()
+    pay = desk.begin(300)
+    desk.poll()
+    assert pay.exact_change_only
+    desk.refill("hopper3", 10)
+    desk.refill("hopper4", 10)
+    pay.update_inhibits()
+    assert not pay.exact_change_only and {500, 1000} <= pay.enabled
+    pay.cancel()
+    assert desk.inventory == {"hopper3": 10, "hopper4": 10}
