@@ -98,14 +98,9 @@ class CashDesk:
     # -- inventory -----------------------------------------------------------------------
     def _load_inventory(self) -> None:
         loaded = {f"hopper{h.address}": h.count for h in self.config.hoppers}
-        paid: dict[str, int] = {}
-        for e in self.journal.entries():
-            if e.kind in ("change_paid", "refund_paid") and e.device:
-                paid[e.device] = paid.get(e.device, 0) + int(e.detail.get("coins", 0))
-            elif e.kind == "refill" and e.device:
-                paid[e.device] = paid.get(e.device, 0) - int(e.detail.get("coins", 0))
+        moved = self.journal.hopper_coins()
         for hopper in self.devices.hoppers:
-            self.inventory[hopper.name] = loaded.get(hopper.name, 0) - paid.get(hopper.name, 0)
+            self.inventory[hopper.name] = loaded.get(hopper.name, 0) + moved.get(hopper.name, 0)
 
     def refill(self, hopper_name: str, coins: int) -> None:
         """The clerk loaded ``coins`` more into a hopper (journaled; no transaction)."""
@@ -202,8 +197,7 @@ class CashDesk:
     def poll(self) -> None:
         """Poll the money-taking devices once and route what they report."""
         current = self.current
-        collecting = current is not None and current.state is PaymentState.COLLECTING
-        self.poll_for(current if collecting else None)
+        self.poll_for(current if current is not None and current.live else None)
 
     def poll_for(self, target: Payment | None) -> None:
         for device in (self.devices.acceptor, self.devices.validator):
@@ -218,7 +212,7 @@ class CashDesk:
                 continue
             for event in events:
                 self._route(event, target)
-        if target is not None:
+        if target is not None and target.state is PaymentState.COLLECTING:
             target.update_inhibits()
         else:
             self._inhibit_all()
@@ -251,23 +245,44 @@ class CashDesk:
                 except CashDeviceError:
                     pass
 
-    def _route(self, event: CashEvent, payment: Payment | None) -> None:
+    def _route(
+        self, event: CashEvent, payment: Payment | None, *, recovering: bool = False
+    ) -> None:
+        # A live payment (collecting, paid, fee captured) takes late money too: it becomes
+        # part of that customer's change.
         if payment is not None:
             payment.handle(event)
             return
         if isinstance(event, Credit):
-            # Money arrived with no payment collecting (a coin in flight as the slot closed,
-            # or caught up after a restart): journal it and owe it back.
-            tx = self._orphan_tx()
-            self.journal.append(
-                "credit", tx=tx, amount=event.value, device=event.device, counter=event.counter
-            )
+            if recovering:
+                # Caught up after a restart: it belongs to the transaction that was open.
+                tx = self._orphan_tx()
+                self.journal.append(
+                    "credit",
+                    tx=tx,
+                    amount=event.value,
+                    device=event.device,
+                    counter=event.counter,
+                )
+            else:
+                self._stray_credit(event)
         elif isinstance(event, VendValid):
             self._vend_valid_without_request(event.device, event.value)
         elif isinstance(event, Escrow) and self.devices.validator is not None:
             self.devices.validator.return_bill()
         else:
             Payment.journal_event(self, None, event)
+
+    def _stray_credit(self, event: Credit) -> None:
+        # Money with no payment to take it (a coin in flight as the slot closed): its own
+        # transaction, owed back at once on a voucher.
+        tx = uuid.uuid4().hex[:16]
+        self.journal.append("tx_open", tx=tx, amount=0, orphan=True)
+        self.journal.append(
+            "credit", tx=tx, amount=event.value, device=event.device, counter=event.counter
+        )
+        self._owe(tx, event.value, reason="stray credit")
+        self.journal.append("tx_closed", tx=tx)
 
     def _orphan_tx(self) -> str:
         open_txs = self.journal.open_transactions()
@@ -296,7 +311,7 @@ class CashDesk:
             for event in events:
                 if isinstance(event, Credit):
                     report.credits_recovered += 1
-                self._route(event, None)
+                self._route(event, None, recovering=True)
             if self.journal.last_counter(acceptor.name) is None and acceptor.counter is not None:
                 # A journal that never saw this acceptor takes its counter as the baseline,
                 # so a credit lost in a crash later is found by counting from here.
@@ -311,7 +326,7 @@ class CashDesk:
         for tx in self.journal.open_transactions():
             if self.current is not None and self.current.tx == tx and self.current.live:
                 continue
-            b = self.journal.balances()[tx]
+            b = self.journal.balance(tx)
             if b.open_dispenses or b.open_stacks:
                 if tx not in report.still_open:
                     report.still_open.append(tx)
@@ -328,15 +343,7 @@ class CashDesk:
         return report
 
     def _open_intents(self, kind: str) -> list[Entry]:
-        resolved: set[int] = set()
-        intents: list[Entry] = []
-        for e in self.journal.entries():
-            if e.kind == kind:
-                intents.append(e)
-            intent = e.detail.get("intent")
-            if e.detail.get("resolves") == kind and isinstance(intent, int):
-                resolved.add(intent)
-        return [e for e in intents if e.seq not in resolved]
+        return self.journal.open_intents(kind)
 
     def _recover_bill(self, power_up: PowerUp | None, report: RecoveryReport) -> None:
         validator = self.devices.validator

@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS entries (
     counter INTEGER,
     detail TEXT NOT NULL DEFAULT '{}'
 );
-CREATE INDEX IF NOT EXISTS entries_tx ON entries(tx);
+CREATE INDEX IF NOT EXISTS entries_tx ON entries(tx, kind);
+CREATE INDEX IF NOT EXISTS entries_kind ON entries(kind);
 CREATE INDEX IF NOT EXISTS entries_device ON entries(device, seq);
 CREATE TRIGGER IF NOT EXISTS entries_no_update BEFORE UPDATE ON entries
 BEGIN SELECT RAISE(ABORT, 'the cash journal is append-only'); END;
@@ -179,9 +180,39 @@ class Journal:
         ).fetchone()
         return None if row is None else int(row[0])
 
+    def open_intents(self, kind: str) -> list[Entry]:
+        """Intents (``dispense``, ``bill_stack``) no later entry resolves."""
+        rows = self._db.execute(
+            "SELECT seq, ts, tx, kind, amount, device, counter, detail FROM entries AS i"
+            " WHERE kind = ? AND NOT EXISTS (SELECT 1 FROM entries AS r"
+            "  WHERE r.seq > i.seq AND r.tx IS i.tx"
+            "  AND json_extract(r.detail, '$.resolves') = ?"
+            "  AND json_extract(r.detail, '$.intent') = i.seq)"
+            " ORDER BY seq",
+            (kind, kind),
+        )
+        return [Entry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7])) for r in rows]
+
+    def hopper_coins(self) -> dict[str, int]:
+        """Net coins per hopper from the journal: refills minus coins paid out."""
+        rows = self._db.execute(
+            "SELECT device, SUM(CASE WHEN kind = 'refill' THEN 1 ELSE -1 END"
+            " * COALESCE(json_extract(detail, '$.coins'), 0)) FROM entries"
+            " WHERE kind IN ('refill', 'change_paid', 'refund_paid') AND device IS NOT NULL"
+            " GROUP BY device"
+        )
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    def balance(self, tx: str) -> Balance:
+        return self._fold(self.entries(tx)).get(tx, Balance(tx))
+
     def balances(self) -> dict[str, Balance]:
+        return self._fold(self.entries())
+
+    @staticmethod
+    def _fold(entries: Iterator[Entry]) -> dict[str, Balance]:
         out: dict[str, Balance] = {}
-        for e in self.entries():
+        for e in entries:
             if e.tx is None:
                 continue
             b = out.setdefault(e.tx, Balance(e.tx))
@@ -210,4 +241,9 @@ class Journal:
         return out
 
     def open_transactions(self) -> list[str]:
-        return [tx for tx, b in self.balances().items() if not b.closed]
+        rows = self._db.execute(
+            "SELECT tx FROM entries AS o WHERE kind = 'tx_open' AND NOT EXISTS"
+            " (SELECT 1 FROM entries AS c WHERE c.tx = o.tx AND c.kind = 'tx_closed')"
+            " ORDER BY seq"
+        )
+        return [str(r[0]) for r in rows]

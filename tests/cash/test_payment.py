@@ -234,3 +234,38 @@ def test_refill_lifts_exact_change_only(make_desk: object, sim: CashSim) -> None
     assert not pay.exact_change_only and {500, 1000} <= pay.enabled
     pay.cancel()
     assert desk.inventory == {"hopper3": 10, "hopper4": 10}
+
+
+def coin_in_flight(sim: CashSim, value: int) -> None:
+    """A coin validated just before the inhibit reached the acceptor."""
+    with sim.lock:
+        pos = sim.acceptor.position_of(value)
+        assert pos is not None
+        sim.acceptor._event(pos, 1)
+        sim.acceptor.accepted_total += value
+
+
+def test_late_coin_joins_the_paying_customers_change(desk: CashDesk, sim: CashSim) -> None:
+    sim.queue_coins(500)
+    pay = desk.begin(300)
+    assert pay.collect()
+    coin_in_flight(sim, 100)
+    desk.poll()
+    assert pay.paid == 600
+    pay.capture_fee()
+    assert pay.give_change().paid == 300
+    assert_balanced(desk)
+
+
+def test_stray_coin_after_a_payment_is_vouchered_at_once(desk: CashDesk, sim: CashSim) -> None:
+    sim.queue_coins(100, 100)
+    pay = desk.begin(200)
+    assert pay.collect()
+    pay.capture_fee()
+    pay.give_change()
+    coin_in_flight(sim, 500)
+    desk.poll()
+    stray = [b for b in desk.journal.balances().values() if b.tx != pay.tx]
+    assert len(stray) == 1 and stray[0].money_in == 500 and stray[0].vouchered == 500
+    assert desk.journal.open_transactions() == []
+    assert_balanced(desk)
