@@ -269,3 +269,28 @@ def test_stray_coin_after_a_payment_is_vouchered_at_once(desk: CashDesk, sim: Ca
     assert len(stray) == 1 and stray[0].money_in == 500 and stray[0].vouchered == 500
     assert desk.journal.open_transactions() == []
     assert_balanced(desk)
+
+
+def test_misuse_gets_typed_errors_and_loses_nothing(desk: CashDesk, sim: CashSim) -> None:
+    import pytest
+
+    from host.payment.desk import PaymentError
+
+    with pytest.raises(PaymentError):
+        desk.begin(0)
+    pay = desk.begin(300)
+    with pytest.raises(PaymentError):
+        desk.begin(300)  # one payment at a time
+    with pytest.raises(PaymentError):
+        pay.capture_fee()  # not paid yet
+    with pytest.raises(PaymentError):
+        pay.give_change()
+    with pytest.raises(PaymentError):
+        desk.refill("hopper9", 10)
+    sim.queue_coins(100, 100, 100)
+    assert pay.collect()
+    pay.capture_fee()
+    with pytest.raises(PaymentError):
+        pay.cancel()  # the fee is captured: no cancel, change only
+    pay.give_change()
+    assert_balanced(desk)
