@@ -77,13 +77,17 @@ def idle_cpu(seconds: float, poll_interval_s: float) -> dict[str, Any]:
 def credit_latency(coins: int) -> dict[str, Any]:
     from sim.cash.server import CashSim  # only the benchmark wiring knows the simulator
 
-    wire: dict[int, float] = {}
-    commit: dict[int, float] = {}
+    # In order of occurrence: the counter wraps 255 -> 1, so it cannot key a long run.
+    wire: list[float] = []
+    commit: list[float] = []
     append_ms: list[float] = []
+    last_counter: list[int] = [-1]
     with tempfile.TemporaryDirectory() as tmp, CashSim() as sim:
 
         def on_reply(counter: int) -> None:
-            wire.setdefault(counter, time.monotonic())
+            if counter != last_counter[0]:  # a reply carrying a new event (not a retry)
+                last_counter[0] = counter
+                wire.append(time.monotonic())
 
         sim.bus.on_credit_reply = on_reply
         cfg = CashConfig(
@@ -96,7 +100,7 @@ def credit_latency(coins: int) -> dict[str, Any]:
             t0 = time.monotonic()
             seq = original(kind, **kw)
             if kind == "credit" and kw.get("counter") is not None:
-                commit[int(kw["counter"])] = time.monotonic()
+                commit.append(time.monotonic())
                 append_ms.append((time.monotonic() - t0) * 1000.0)
             return seq
 
@@ -107,15 +111,16 @@ def credit_latency(coins: int) -> dict[str, Any]:
         pay = desk.begin(10**7)
         desk.poll()
         wire.clear()
+        commit.clear()
         for _ in range(coins):
             sim.insert_coin(100)
             desk.poll()
         assert pay.paid == 100 * coins  # abandoned with its temp journal
         devices.close()
         journal.close()
-    samples = sorted(
-        (commit[c] - wire[c]) * 1000.0 for c in commit if c in wire and commit[c] >= wire[c]
-    )
+    if len(wire) != len(commit):
+        raise RuntimeError(f"{len(wire)} credits on the wire but {len(commit)} committed")
+    samples = sorted((c - w) * 1000.0 for w, c in zip(wire, commit, strict=True))
     if not samples:
         return {"credit_commit_ms_p99": None, "credit_samples": 0}
     return {

@@ -112,3 +112,12 @@ def test_refill_is_journaled_and_reported(
     assert cash_cli.main(["report", "--journal", path, "--json"]) == 0
     out = capsys.readouterr().out.strip().splitlines()[-1]
     assert json.loads(out)["hopper_coins_refilled"] == {"hopper3": 40}
+
+
+def test_bench_cash_prints_one_json_object(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import cash as bench_cash
+
+    assert bench_cash.main(["--seconds", "0.5", "--coins", "20"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["credit_samples"] == 20
+    assert result["idle_cpu_pct"] >= 0 and result["credit_commit_ms_p99"] > 0
