@@ -36,6 +36,8 @@ class SimValidator:
     jammed: bool = False
     stacker_open: bool = False
     cheat_next: bool = False
+    escrow_timeout_polls: int = 50  # real units return an undecided bill after ~10 s
+    _escrow_polls: int = 0
     _after: list[tuple[int, bytes]] = field(default_factory=list)
 
     def code_of(self, value: int) -> int | None:
@@ -87,6 +89,14 @@ class SimValidator:
             return Status.CHEATED, b""
         if st == Status.VEND_VALID:
             return st, b""  # repeated until the host acknowledges
+        if st == Status.ESCROW:
+            self._escrow_polls += 1
+            if self._escrow_polls > self.escrow_timeout_polls:
+                # Nobody decided in time: the unit gives the bill back by itself.
+                self.escrow = None
+                self._escrow_polls = 0
+                self._sequence((Status.RETURNING, b""), (self._idle(), b""))
+                return Status.RETURNING, b""
         if st in (Status.IDLING, Status.DISABLED, Status.INITIALIZE):
             self.state = self._idle()
             # A waiting customer feeds the next bill once the validator takes bills at all.
@@ -108,6 +118,7 @@ class SimValidator:
             self._sequence((Status.REJECTING, b"\x79"), (self._idle(), b""))
             return
         self.escrow = value
+        self._escrow_polls = 0
         self._sequence((Status.ACCEPTING, b""), (Status.ESCROW, bytes([code])))
 
     def _sequence(self, *steps: tuple[int, bytes]) -> None:

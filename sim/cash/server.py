@@ -104,10 +104,14 @@ class Id003Model:
         self.validator = validator
         self.parser = id003.Id003Parser()
         self.faults = ReplyFaults()
+        self.deaf_to: dict[int, int] = {}  # command -> how many more to lose on the way in
 
     def receive(self, data: bytes) -> bytes:
         out = bytearray()
         for frame in self.parser.feed(data):
+            if self.deaf_to.get(frame.cmd, 0) > 0:
+                self.deaf_to[frame.cmd] -= 1
+                continue  # the command never reached the unit
             reply = self.validator.command(frame.cmd, frame.data)
             if reply is not None:
                 damaged = self.faults.apply(id003.encode(*reply), frame.cmd)
@@ -260,6 +264,15 @@ class CashSim:
             faults = self.bus.faults if wire == "cctalk" else self.id003.faults
             faults.corrupt += count
             faults.only = only
+
+    def lose_commands(self, cmd: int, count: int) -> None:
+        """The next ``count`` ID-003 commands ``cmd`` never reach the validator."""
+        with self.lock:
+            self.id003.deaf_to[cmd] = self.id003.deaf_to.get(cmd, 0) + count
+
+    def escrow_timeout(self, polls: int) -> None:
+        with self.lock:
+            self.validator.escrow_timeout_polls = polls
 
     def inject(self, wire: str, data: bytes) -> None:
         """Unsolicited bytes towards the host (line noise)."""

@@ -294,3 +294,17 @@ def test_misuse_gets_typed_errors_and_loses_nothing(desk: CashDesk, sim: CashSim
         pay.cancel()  # the fee is captured: no cancel, change only
     pay.give_change()
     assert_balanced(desk)
+
+
+def test_escrow_auto_return_while_the_host_waits_is_no_money(desk: CashDesk, sim: CashSim) -> None:
+    sim.escrow_timeout(4)
+    sim.lose_commands(0x41, 100)  # no STACK ever reaches the validator
+    sim.insert_bill(1000)
+    pay = desk.begin(300)
+    assert not pay.collect(timeout_s=0.3)  # waits for the bill in flight, then gives up
+    result = pay.cancel()  # drains: the unit returns the bill by itself
+    assert not result.uncertain
+    assert pay.paid == 0 and sim.totals()["bills_in"] == 0
+    events = [e.detail.get("event") for e in desk.journal.entries(pay.tx)]
+    assert "bill returned instead of stacked" in events  # the stack intent is resolved
+    assert_balanced(desk)
