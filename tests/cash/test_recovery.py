@@ -182,3 +182,25 @@ def test_cancel_with_stack_outcome_unknown_leaves_an_open_item(
     b = desk2.journal.balances()[pay.tx]
     assert b.money_in == sim.totals()["bills_in"] == 1000 and b.owed == 1000
     assert_balanced(desk2)
+
+
+def test_idle_hopper_check_takes_a_dead_hopper_out_and_back(
+    make_desk: MakeDesk, sim: CashSim
+) -> None:
+    desk = make_desk()
+    desk.start()
+    with sim.lock:
+        sim.hoppers[4].powered = False
+    desk.check_hoppers()
+    assert "hopper4" in desk.out_of_service
+    pay = desk.begin(300)
+    desk.poll()
+    assert 500 in pay.enabled  # 200 change still comes from the 100-yen hopper
+    assert 1000 in pay.enabled  # 700 = seven 100s
+    sim.hopper_power_on(4)
+    desk.check_hoppers()
+    assert "hopper4" not in desk.out_of_service
+    faults = [e.detail["code"] for e in desk.journal.entries() if e.kind == "device_fault"]
+    assert "not answering" in faults
+    pay.cancel()
+    assert_balanced(desk)
