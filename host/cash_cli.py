@@ -79,6 +79,7 @@ def main(argv: list[str]) -> int:
 
 
 def _recover(config_path: Path, journal_path: Path, *, as_json: bool) -> int:
+    from drivers.coin.errors import CashDeviceError
     from host.payment.desk import CashDesk
     from host.payment.devices import open_devices
 
@@ -88,8 +89,12 @@ def _recover(config_path: Path, journal_path: Path, *, as_json: bool) -> int:
     except (OSError, tomllib.TOMLDecodeError, ConfigError) as exc:
         print(f"kofu cash: {exc}", file=sys.stderr)
         return 2
+    try:
+        devices = open_devices(cfg)
+    except CashDeviceError as exc:
+        print(f"kofu cash: {exc}", file=sys.stderr)
+        return 2
     journal = Journal(journal_path)
-    devices = open_devices(cfg)
     try:
         result = CashDesk(journal, devices, cfg).start()
     finally:

@@ -9,6 +9,13 @@ from typing import Any
 
 import serial
 
+from drivers.coin.errors import CashDeviceError
+
+
+class PortError(CashDeviceError):
+    """The configured port does not exist, is busy, or refuses the settings."""
+
+
 PARITY_NONE = serial.PARITY_NONE
 PARITY_EVEN = serial.PARITY_EVEN
 
@@ -33,6 +40,13 @@ def open_port(port: str, *, baudrate: int = 9600, parity: str = PARITY_NONE) -> 
     """
     if "://" not in port and is_pseudo_terminal(port):
         parity = PARITY_NONE
+    try:
+        return _open(port, baudrate, parity)
+    except (serial.SerialException, ValueError) as exc:
+        raise PortError(f"cannot open cash device port {port!r}: {exc}") from exc
+
+
+def _open(port: str, baudrate: int, parity: str) -> Any:
     return serial.serial_for_url(
         port,
         baudrate=baudrate,

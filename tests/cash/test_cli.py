@@ -121,3 +121,14 @@ def test_bench_cash_prints_one_json_object(capsys: pytest.CaptureFixture[str]) -
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["credit_samples"] == 20
     assert result["idle_cpu_pct"] >= 0 and result["credit_commit_ms_p99"] > 0
+
+
+def test_recover_with_a_wrong_port_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "kiosk.toml"
+    config.write_text(f'[cash.cctalk]\nport = "{tmp_path / "no-such-tty"}"\n')
+    args = ["recover", "--config", str(config), "--journal", str(tmp_path / "j.db")]
+    assert cash_cli.main(args) == 2
+    assert "cannot open cash device port" in capsys.readouterr().err
+    assert not (tmp_path / "j.db").exists()
