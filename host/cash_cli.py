@@ -1,0 +1,111 @@
+"""`kofu cash`: the cash journal's report, and recovery against the devices.
+
+    kofu cash report [--journal FILE] [--json]
+    kofu cash recover --config kiosk.toml [--journal FILE] [--json]
+    kofu cash refill --hopper ADDRESS --value YEN --coins N [--journal FILE]
+
+The journal defaults to $KOFU_CASH_JOURNAL, else ``cash-journal.db`` in the current folder.
+Exit status of `report`: 0 when every transaction balances and none is open, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tomllib
+from pathlib import Path
+
+from host.payment.config import CashConfig, ConfigError
+from host.payment.journal import Journal
+from host.payment.report import build_report, format_report
+
+DEFAULT_JOURNAL = "cash-journal.db"
+
+
+def _journal_path(arg: str | None) -> Path:
+    return Path(arg or os.environ.get("KOFU_CASH_JOURNAL") or DEFAULT_JOURNAL)
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="kofu cash", description="cash journal report and recovery")
+    sub = ap.add_subparsers(dest="command", required=True)
+    rep = sub.add_parser("report", help="balances and open items")
+    rep.add_argument("--journal")
+    rep.add_argument("--json", action="store_true")
+    rec = sub.add_parser("recover", help="reconcile the journal with the devices")
+    rec.add_argument("--config", required=True, help="kiosk TOML with a [cash] table")
+    rec.add_argument("--journal")
+    rec.add_argument("--json", action="store_true")
+    ref = sub.add_parser("refill", help="record coins the clerk loaded into a hopper")
+    ref.add_argument("--hopper", type=int, required=True, help="ccTalk address (3, 4, ...)")
+    ref.add_argument("--value", type=int, required=True, help="coin value in yen")
+    ref.add_argument("--coins", type=int, required=True)
+    ref.add_argument("--journal")
+    args = ap.parse_args(argv)
+    path = _journal_path(args.journal)
+    if args.command == "refill":
+        if args.coins <= 0 or args.value <= 0:
+            print("kofu cash: --coins and --value must be positive", file=sys.stderr)
+            return 2
+        journal = Journal(path)
+        try:
+            journal.append(
+                "refill",
+                device=f"hopper{args.hopper}",
+                amount=args.coins * args.value,
+                coins=args.coins,
+            )
+        finally:
+            journal.close()
+        print(f"hopper{args.hopper}: {args.coins} coins of {args.value} yen recorded")
+        return 0
+    if args.command == "report":
+        if not path.exists():
+            print(f"kofu cash: no journal at {path}", file=sys.stderr)
+            return 2
+        journal = Journal(path)
+        try:
+            report = build_report(journal)
+        finally:
+            journal.close()
+        print(
+            json.dumps(report.as_dict(), ensure_ascii=False) if args.json else format_report(report)
+        )
+        clean = report.balanced and not report.open_transactions and not report.unbalanced
+        return 0 if clean else 1
+    return _recover(Path(args.config), path, as_json=args.json)
+
+
+def _recover(config_path: Path, journal_path: Path, *, as_json: bool) -> int:
+    from drivers.coin.errors import CashDeviceError
+    from host.payment.desk import CashDesk
+    from host.payment.devices import open_devices
+
+    try:
+        with config_path.open("rb") as fh:
+            cfg = CashConfig.from_dict(tomllib.load(fh).get("cash", {}))
+    except (OSError, tomllib.TOMLDecodeError, ConfigError) as exc:
+        print(f"kofu cash: {exc}", file=sys.stderr)
+        return 2
+    try:
+        devices = open_devices(cfg)
+    except CashDeviceError as exc:
+        print(f"kofu cash: {exc}", file=sys.stderr)
+        return 2
+    journal = Journal(journal_path)
+    try:
+        result = CashDesk(journal, devices, cfg).start()
+    finally:
+        devices.close()
+        journal.close()
+    summary = {
+        "credits_recovered": result.credits_recovered,
+        "bills_resolved": result.bills_resolved,
+        "dispenses_resolved": result.dispenses_resolved,
+        "closed": result.closed,
+        "still_open": result.still_open,
+    }
+    print(json.dumps(summary) if as_json else "\n".join(f"{k}: {v}" for k, v in summary.items()))
+    return 0 if not result.still_open else 1

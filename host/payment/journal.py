@@ -1,0 +1,249 @@
+"""The cash journal: SQLite, WAL, ``synchronous=FULL``, append-only.
+
+Every movement of money is one row, committed before anyone is told of it. Triggers refuse
+UPDATE and DELETE, so history can only grow; balances are computed from the rows.
+
+Kinds and their ``amount`` (yen):
+- ``tx_open`` (fee asked), ``tx_closed`` — a transaction's life.
+- ``credit`` — money taken in (device, event counter).
+- ``bill_stack`` — intent: the host asked the validator to stack a bill (amount = its value).
+- ``fee_captured`` — the fee became the municipality's.
+- ``dispense`` — intent: a hopper was told to pay (amount = coins' value, counter = the
+  hopper's event counter before).
+- ``change_paid`` / ``refund_paid`` — coins that came out (change, or money given back).
+- ``change_owed`` — money the kiosk still owes; ``voucher`` — the refund voucher for it.
+- ``device_event`` — a device event with its counter (rejects, resets), no money.
+- ``device_fault`` — something the operator must see.
+- ``refill`` — coins the clerk loaded into a hopper (no transaction).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS entries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts REAL NOT NULL,
+    tx TEXT,
+    kind TEXT NOT NULL,
+    amount INTEGER NOT NULL DEFAULT 0,
+    device TEXT,
+    counter INTEGER,
+    detail TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS entries_tx ON entries(tx, kind);
+CREATE INDEX IF NOT EXISTS entries_kind ON entries(kind);
+CREATE INDEX IF NOT EXISTS entries_device ON entries(device, seq);
+CREATE TRIGGER IF NOT EXISTS entries_no_update BEFORE UPDATE ON entries
+BEGIN SELECT RAISE(ABORT, 'the cash journal is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS entries_no_delete BEFORE DELETE ON entries
+BEGIN SELECT RAISE(ABORT, 'the cash journal is append-only'); END;
+"""
+
+KINDS = frozenset(
+    {
+        "tx_open",
+        "tx_closed",
+        "credit",
+        "bill_stack",
+        "fee_captured",
+        "dispense",
+        "change_paid",
+        "refund_paid",
+        "change_owed",
+        "voucher",
+        "device_event",
+        "device_fault",
+        "refill",
+    }
+)
+
+
+class JournalError(Exception):
+    """The journal refused an entry or could not be written."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    seq: int
+    ts: float
+    tx: str | None
+    kind: str
+    amount: int
+    device: str | None
+    counter: int | None
+    detail: dict[str, Any]
+
+
+@dataclass
+class Balance:
+    tx: str
+    fee: int = 0
+    money_in: int = 0
+    fee_captured: int = 0
+    paid_out: int = 0
+    owed: int = 0
+    vouchered: int = 0
+    closed: bool = False
+    open_dispenses: int = 0
+    open_stacks: int = 0
+
+    @property
+    def unresolved(self) -> int:
+        """Money in that is neither the fee, nor paid back, nor recorded as owed."""
+        return self.money_in - self.fee_captured - self.paid_out - self.owed
+
+    @property
+    def balanced(self) -> bool:
+        return (
+            self.unresolved == 0
+            and self.owed == self.vouchered
+            and self.open_dispenses == 0
+            and self.open_stacks == 0
+        )
+
+
+class Journal:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def append(
+        self,
+        kind: str,
+        *,
+        tx: str | None = None,
+        amount: int = 0,
+        device: str | None = None,
+        counter: int | None = None,
+        **detail: Any,
+    ) -> int:
+        """Append and commit one entry; returns its sequence number once it is durable."""
+        if kind not in KINDS:
+            raise JournalError(f"unknown journal kind {kind!r}")
+        if amount < 0:
+            raise JournalError("journal amounts are never negative")
+        try:
+            cur = self._db.execute(
+                "INSERT INTO entries (ts, tx, kind, amount, device, counter, detail)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    time.time(),
+                    tx,
+                    kind,
+                    amount,
+                    device,
+                    counter,
+                    json.dumps(detail, sort_keys=True),
+                ),
+            )
+        except sqlite3.Error as exc:
+            raise JournalError(f"journal write failed: {exc}") from exc
+        return int(cur.lastrowid or 0)
+
+    def entries(self, tx: str | None = None) -> Iterator[Entry]:
+        query = "SELECT seq, ts, tx, kind, amount, device, counter, detail FROM entries"
+        args: tuple[Any, ...] = ()
+        if tx is not None:
+            query += " WHERE tx = ?"
+            args = (tx,)
+        for row in self._db.execute(query + " ORDER BY seq", args):
+            yield Entry(row[0], row[1], row[2], row[3], row[4], row[5], row[6], json.loads(row[7]))
+
+    def entry(self, seq: int) -> Entry:
+        row = self._db.execute(
+            "SELECT seq, ts, tx, kind, amount, device, counter, detail FROM entries WHERE seq = ?",
+            (seq,),
+        ).fetchone()
+        if row is None:
+            raise JournalError(f"no journal entry {seq}")
+        return Entry(row[0], row[1], row[2], row[3], row[4], row[5], row[6], json.loads(row[7]))
+
+    def last_counter(self, device: str) -> int | None:
+        row = self._db.execute(
+            "SELECT counter FROM entries WHERE device = ? AND counter IS NOT NULL"
+            " AND kind IN ('credit', 'device_event', 'device_fault') ORDER BY seq DESC LIMIT 1",
+            (device,),
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def open_intents(self, kind: str) -> list[Entry]:
+        """Intents (``dispense``, ``bill_stack``) no later entry resolves."""
+        rows = self._db.execute(
+            "SELECT seq, ts, tx, kind, amount, device, counter, detail FROM entries AS i"
+            " WHERE kind = ? AND NOT EXISTS (SELECT 1 FROM entries AS r"
+            "  WHERE r.seq > i.seq AND r.tx IS i.tx"
+            "  AND json_extract(r.detail, '$.resolves') = ?"
+            "  AND json_extract(r.detail, '$.intent') = i.seq)"
+            " ORDER BY seq",
+            (kind, kind),
+        )
+        return [Entry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7])) for r in rows]
+
+    def hopper_coins(self) -> dict[str, int]:
+        """Net coins per hopper from the journal: refills minus coins paid out."""
+        rows = self._db.execute(
+            "SELECT device, SUM(CASE WHEN kind = 'refill' THEN 1 ELSE -1 END"
+            " * COALESCE(json_extract(detail, '$.coins'), 0)) FROM entries"
+            " WHERE kind IN ('refill', 'change_paid', 'refund_paid') AND device IS NOT NULL"
+            " GROUP BY device"
+        )
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    def balance(self, tx: str) -> Balance:
+        return self._fold(self.entries(tx)).get(tx, Balance(tx))
+
+    def balances(self) -> dict[str, Balance]:
+        return self._fold(self.entries())
+
+    @staticmethod
+    def _fold(entries: Iterator[Entry]) -> dict[str, Balance]:
+        out: dict[str, Balance] = {}
+        for e in entries:
+            if e.tx is None:
+                continue
+            b = out.setdefault(e.tx, Balance(e.tx))
+            if e.kind == "tx_open":
+                b.fee = e.amount
+            elif e.kind == "credit":
+                b.money_in += e.amount
+            elif e.kind == "fee_captured":
+                b.fee_captured += e.amount
+            elif e.kind in ("change_paid", "refund_paid"):
+                b.paid_out += e.amount
+            elif e.kind == "change_owed":
+                b.owed += e.amount
+            elif e.kind == "voucher":
+                b.vouchered += e.amount
+            elif e.kind == "tx_closed":
+                b.closed = True
+            elif e.kind == "dispense":
+                b.open_dispenses += 1
+            elif e.kind == "bill_stack":
+                b.open_stacks += 1
+            if e.detail.get("resolves") == "dispense":
+                b.open_dispenses -= 1
+            if e.detail.get("resolves") == "bill_stack":
+                b.open_stacks -= 1
+        return out
+
+    def open_transactions(self) -> list[str]:
+        rows = self._db.execute(
+            "SELECT tx FROM entries AS o WHERE kind = 'tx_open' AND NOT EXISTS"
+            " (SELECT 1 FROM entries AS c WHERE c.tx = o.tx AND c.kind = 'tx_closed')"
+            " ORDER BY seq"
+        )
+        return [str(r[0]) for r in rows]
