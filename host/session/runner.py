@@ -1,0 +1,252 @@
+"""The thin asyncio runner: executes the machine's actions and feeds results back as events.
+
+Timers, the screen, voice, logging and the spool wipe are handled here; device and center
+actions go to an :class:`Executor`. :class:`PortExecutor` calls the real ports (drivers and
+the center client behind the Protocols of :mod:`host.session.ports`); in simulation mode the
+UI server uses :class:`RecordingExecutor`, which only records, and device and center events
+are injected from outside.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from . import actions as A
+from . import events as E
+from .erase import SpoolError, erase_spool
+from .machine import SessionMachine
+from .ports import (
+    CardFailure,
+    CardPort,
+    CenterDown,
+    CenterPort,
+    CenterRefusal,
+    ClerkAuthPort,
+    CoprocessorPort,
+    EventSource,
+    PaymentPort,
+    PrinterPort,
+    PrintError,
+    ScreenPort,
+    VoicePort,
+)
+
+log = logging.getLogger("kofu.session")
+
+
+class Executor(Protocol):
+    async def execute(self, action: A.Action) -> list[E.Event]: ...
+
+
+class RecordingExecutor:
+    """Records device/center actions; results are injected by whoever drives the session."""
+
+    def __init__(self) -> None:
+        self.actions: list[A.Action] = []
+
+    async def execute(self, action: A.Action) -> list[E.Event]:
+        for pin_action in (A.VerifyPin, A.CheckClerkPin):
+            if isinstance(action, pin_action):
+                action.pin.wipe()
+        self.actions.append(action)
+        return []
+
+
+@dataclass
+class Ports:
+    card: CardPort
+    center: CenterPort
+    payment: PaymentPort
+    printer: PrinterPort
+    coprocessor: CoprocessorPort
+    clerk: ClerkAuthPort
+
+
+class PortExecutor:
+    """Calls the real ports and turns each result or failure into session events."""
+
+    def __init__(self, ports: Ports) -> None:
+        self.p = ports
+
+    async def execute(self, action: A.Action) -> list[E.Event]:
+        p = self.p
+        try:
+            match action:
+                case A.WaitForCard():
+                    return [await p.card.wait_for_card()]
+                case A.VerifyPin(pin=pin):
+                    try:
+                        return [await p.card.verify_pin(pin)]
+                    finally:
+                        pin.wipe()
+                case A.SignChallenge(challenge=challenge):
+                    return [await p.card.sign(challenge)]
+                case A.RequestChallenge():
+                    return [E.ChallengeIssued(await p.center.challenge())]
+                case A.Authenticate(certificate=cert, signature=sig):
+                    return [E.Authenticated(await p.center.authenticate(cert, sig))]
+                case A.RequestQuote(order=order):
+                    return [E.QuoteReady(await p.center.quote(order))]
+                case A.Issue(quote_id=qid, paid_yen=paid, idempotency_key=key):
+                    return [E.Issued(await p.center.issue(qid, paid, key))]
+                case A.StartPayment(fee_yen=fee):
+                    await p.payment.start(fee)
+                case A.StopPayment():
+                    await p.payment.stop()
+                case A.Refund(amount_yen=amount):
+                    return [await p.payment.refund(amount)]
+                case A.IssueVoucher(amount_yen=amount):
+                    await p.printer.print_voucher(amount)
+                case A.PrintDocuments(documents=docs):
+                    await p.printer.print_documents(docs)
+                    return [E.Printed()]
+                case A.PrintReceipt(receipt=receipt):
+                    await p.printer.print_receipt(receipt)
+                case A.ReportPrintResult(certificate_numbers=nums, ok=ok, reason=reason):
+                    await p.center.report_print(nums, ok, reason)
+                case A.Reprint(certificate_numbers=nums):
+                    docs = await p.center.reprint(nums)
+                    await p.printer.print_documents(docs)
+                    return [E.Printed()]
+                case A.SoundAlarm(pattern=pattern):
+                    await p.coprocessor.sound_alarm(pattern)
+                case A.StopAlarm():
+                    await p.coprocessor.stop_alarm()
+                case A.SetGuide(guide=guide, on=on):
+                    await p.coprocessor.set_guide(guide, on)
+                case A.CheckClerkPin(pin=pin):
+                    try:
+                        return [E.ClerkPinChecked(await p.clerk.check(pin))]
+                    finally:
+                        pin.wipe()
+        except CardFailure:
+            return [E.CardError()]
+        except CenterRefusal as exc:
+            return [E.Refused(exc.reason)]
+        except CenterDown:
+            return [E.CenterUnavailable()]
+        except PrintError as exc:
+            return [E.PrintFailed(exc.reason)]
+        return []
+
+
+class NullVoice:
+    async def play(self, prompt: A.VoicePrompt) -> None:
+        return None
+
+
+class SessionRunner:
+    def __init__(
+        self,
+        machine: SessionMachine,
+        executor: Executor,
+        screen: ScreenPort,
+        voice: VoicePort | None = None,
+        spool_dir: Path | None = None,
+        clock: Callable[[], datetime] | None = None,
+        tick_seconds: float = 30.0,
+    ) -> None:
+        self.machine = machine
+        self.executor = executor
+        self.screen = screen
+        self.voice = voice or NullVoice()
+        self.spool_dir = spool_dir
+        self.clock = clock
+        self.tick_seconds = tick_seconds
+        self.queue: asyncio.Queue[E.Event] = asyncio.Queue()
+        self.last_view: dict[str, object] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._lock = asyncio.Lock()
+
+    def feed(self, event: E.Event) -> None:
+        self.queue.put_nowait(event)
+
+    async def handle(self, event: E.Event) -> None:
+        """Feed one event and execute the resulting actions (serialised)."""
+        async with self._lock:
+            actions = self.machine.handle(event)
+            await self._run_actions(actions)
+
+    async def start(self) -> None:
+        async with self._lock:
+            await self._run_actions(self.machine.start_actions())
+
+    async def run(self, sources: Iterable[EventSource] = ()) -> None:
+        await self.start()
+        for src in sources:
+            self._spawn(self._pump(src))
+        if self.clock is not None:
+            self._spawn(self._ticker())
+        while True:
+            event = await self.queue.get()
+            await self.handle(event)
+
+    async def close(self) -> None:
+        if self._timer:
+            self._timer.cancel()
+        for t in list(self._tasks):
+            t.cancel()
+        for t in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+
+    async def _pump(self, src: EventSource) -> None:
+        async for ev in src.events():
+            self.feed(ev)
+
+    async def _ticker(self) -> None:
+        assert self.clock is not None
+        while True:
+            self.feed(E.Tick(self.clock()))
+            await asyncio.sleep(self.tick_seconds)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _device(self, action: A.Action) -> None:
+        try:
+            events = await self.executor.execute(action)
+        except Exception:
+            # A port that raises something unexpected must not kill the kiosk; log the kind only.
+            log.exception("action %s failed", type(action).__name__)
+            return
+        for ev in events:
+            self.feed(ev)
+
+    async def _run_actions(self, actions: list[A.Action]) -> None:
+        loop = asyncio.get_running_loop()
+        for action in actions:
+            match action:
+                case A.SetTimer(seconds=seconds, seq=seq):
+                    if self._timer:
+                        self._timer.cancel()
+                    self._timer = loop.call_later(seconds, self.feed, E.Timeout(seq))
+                case A.CancelTimer():
+                    if self._timer:
+                        self._timer.cancel()
+                    self._timer = None
+                case A.Show(screen=screen, data=data):
+                    self.last_view = dict(data)
+                    await self.screen.show(screen, dict(data))
+                case A.PlayVoice(prompt=prompt):
+                    self._spawn(self.voice.play(prompt))
+                case A.Log(event=name, fields=fields):
+                    log.info("%s %s", name, " ".join(f"{k}={v}" for k, v in fields.items()))
+                case A.Wipe():
+                    if self.spool_dir is not None:
+                        try:
+                            erase_spool(self.spool_dir)
+                        except SpoolError as exc:
+                            log.error("spool erase incomplete: %s", exc)
+                case _:
+                    self._spawn(self._device(action))
