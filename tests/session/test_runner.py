@@ -7,8 +7,10 @@ only to test the runner's own job (executing actions, feeding results back, time
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 from documents.model import CertificateType
 from host.session import actions as A
@@ -19,6 +21,14 @@ from host.session.pin import Pin
 from host.session.ports import CenterDown, CenterRefusal, PrintError
 from host.session.runner import PortExecutor, Ports, RecordingExecutor, SessionRunner
 from host.session.states import DEFAULT_TIMEOUTS, State
+
+T = TypeVar("T")
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run in a thread of its own: works even if this thread has a loop running."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 class Card:
@@ -211,7 +221,7 @@ def test_full_session_through_ports(tmp_path: Path) -> None:
         assert screen.screens[-1] == "thanks"
         await runner.close()
 
-    asyncio.run(go())
+    run_async(go())
 
 
 def test_center_refusal_and_outage_become_events(tmp_path: Path) -> None:
@@ -226,9 +236,9 @@ def test_center_refusal_and_outage_become_events(tmp_path: Path) -> None:
         await runner.close()
         return runner
 
-    r = asyncio.run(go(Center(refuse=E.RefusalReason.SUPPORT_MEASURES)))
+    r = run_async(go(Center(refuse=E.RefusalReason.SUPPORT_MEASURES)))
     assert r.machine.state is State.NOTICE and r.last_view["notice"] == "refusal_support_measures"
-    r = asyncio.run(go(Center(down=True)))
+    r = run_async(go(Center(down=True)))
     assert r.machine.state is State.NOTICE and r.last_view["notice"] == "center_unavailable"
 
 
@@ -244,7 +254,7 @@ def test_print_error_becomes_print_failed(tmp_path: Path) -> None:
         await runner.close()
         return runner
 
-    r = asyncio.run(go())
+    r = run_async(go())
     assert r.machine.state is State.PRINT_FAILED
 
 
@@ -263,7 +273,7 @@ def test_timers_fire_timeouts(tmp_path: Path) -> None:
         await runner.close()
         return m
 
-    assert asyncio.run(go()).state is State.IDLE
+    assert run_async(go()).state is State.IDLE
 
 
 def test_recording_executor_wipes_pins(tmp_path: Path) -> None:
@@ -274,7 +284,7 @@ def test_recording_executor_wipes_pins(tmp_path: Path) -> None:
         assert pin.wiped
         return rec.actions
 
-    assert len(asyncio.run(go())) == 1
+    assert len(run_async(go())) == 1
 
 
 def test_a_port_raising_unexpectedly_does_not_kill_the_runner() -> None:
@@ -294,4 +304,4 @@ def test_a_port_raising_unexpectedly_does_not_kill_the_runner() -> None:
         await runner.close()
         return m.state
 
-    assert asyncio.run(go()) is State.CARD
+    assert run_async(go()) is State.CARD

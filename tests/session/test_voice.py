@@ -7,7 +7,10 @@ import json
 import os
 import stat
 import wave
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -17,6 +20,14 @@ from host.voice import player as player_mod
 from host.voice.player import PROMPTS_DIR, CommandPlayer, SilentPlayer, prompt_path
 
 CATALOG = json.loads((PROMPTS_DIR.parent / "prompts.json").read_text(encoding="utf-8"))
+
+T = TypeVar("T")
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run in a thread of its own: works even if this thread has a loop running."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 @pytest.mark.parametrize("prompt", list(VoicePrompt), ids=lambda p: p.value)
@@ -53,7 +64,7 @@ def test_command_player_runs_the_player_with_the_file(tmp_path: Path) -> None:
         await p.play(VoicePrompt.THANK_YOU)
         await p.play(VoicePrompt.TAKE_CARD)
 
-    asyncio.run(go())
+    run_async(go())
     lines = log.read_text().splitlines()
     assert lines == [
         f"-q {prompt_path(VoicePrompt.THANK_YOU)}",
@@ -65,7 +76,7 @@ def test_missing_file_is_skipped(tmp_path: Path) -> None:
     async def go() -> None:
         await CommandPlayer(["/bin/false"], prompts_dir=tmp_path).play(VoicePrompt.WELCOME)
 
-    asyncio.run(go())  # no exception, no hang
+    run_async(go())  # no exception, no hang
 
 
 def test_default_player_is_silent_without_a_player(monkeypatch: pytest.MonkeyPatch) -> None:
