@@ -93,7 +93,6 @@ class SessionMachine:
         self.change_in_tray = False
         self.held_yen = 0  # taken from the citizen, neither spent on issuance nor returned
         self.pending_reprint: tuple[str, ...] = ()
-        self.clerk_return: State = State.IDLE
         self.seq = 0
         self.state = self.rest_state()
         self._out: list[A.Action] = []

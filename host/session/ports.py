@@ -87,7 +87,11 @@ class PaymentPort(EventSource, Protocol):
 
     async def stop(self) -> None: ...
 
-    async def refund(self, amount_yen: int) -> E.RefundDone: ...
+    async def refund(self, amount_yen: int) -> E.RefundDone:
+        """Return ``amount_yen`` (the session's count of what it holds). Report what actually
+        went back and what could not (``short_yen``, to be vouchered); money still arriving
+        after ``stop()`` is reported as MoneyInserted and refunded in another round."""
+        ...
 
 
 class PrinterPort(EventSource, Protocol):

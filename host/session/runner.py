@@ -137,6 +137,30 @@ class PortExecutor:
         return []
 
 
+# Which device (or the center) executes each action: one ordered lane per device.
+LANES: dict[type[A.Action], str] = {
+    A.WaitForCard: "card",
+    A.VerifyPin: "card",
+    A.SignChallenge: "card",
+    A.RequestChallenge: "center",
+    A.Authenticate: "center",
+    A.RequestQuote: "center",
+    A.Issue: "center",
+    A.ReportPrintResult: "center",
+    A.StartPayment: "payment",
+    A.StopPayment: "payment",
+    A.Refund: "payment",
+    A.PrintDocuments: "printer",
+    A.PrintReceipt: "printer",
+    A.IssueVoucher: "printer",
+    A.Reprint: "printer",
+    A.SoundAlarm: "coprocessor",
+    A.StopAlarm: "coprocessor",
+    A.SetGuide: "coprocessor",
+    A.CheckClerkPin: "clerk",
+}
+
+
 class NullVoice:
     async def play(self, prompt: A.VoicePrompt) -> None:
         return None
@@ -165,6 +189,7 @@ class SessionRunner:
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
+        self._lanes: dict[str, asyncio.Task[None]] = {}
 
     def feed(self, event: E.Event) -> None:
         self.queue.put_nowait(event)
@@ -213,7 +238,20 @@ class SessionRunner:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _device(self, action: A.Action) -> None:
+    def _enqueue(self, action: A.Action) -> None:
+        # Actions for one device run in the order the machine emitted them (stop payment
+        # before refund, print before report), while different devices work in parallel.
+        lane = LANES.get(type(action), "other")
+        previous = self._lanes.get(lane)
+        task: asyncio.Task[None] = asyncio.ensure_future(self._device(action, previous))
+        self._lanes[lane] = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _device(self, action: A.Action, after: asyncio.Task[None] | None = None) -> None:
+        if after is not None and not after.done():
+            with contextlib.suppress(Exception):
+                await asyncio.shield(after)
         try:
             events = await self.executor.execute(action)
         except Exception:
@@ -249,4 +287,4 @@ class SessionRunner:
                         except SpoolError as exc:
                             log.error("spool erase incomplete: %s", exc)
                 case _:
-                    self._spawn(self._device(action))
+                    self._enqueue(action)

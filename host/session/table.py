@@ -384,8 +384,22 @@ def refund_done(m: SessionMachine, ev: E.RefundDone) -> State:
         m.emit(A.IssueVoucher(ev.short_yen))
         m.emit(A.Log("voucher", {"amount": ev.short_yen}))
     m.emit(A.Log("refunded", {"amount": ev.refunded_yen}))
-    m.held_yen = 0
+    # The payment module reports what it actually returned; money that arrived late (a coin
+    # dropped while the refund started) is still held and goes back in another round.
+    m.held_yen = max(0, m.held_yen - ev.refunded_yen - ev.short_yen)
+    if m.held_yen > 0:
+        m.emit(A.Refund(m.held_yen))
+        return State.REFUNDING
     return m.finish()
+
+
+def late_money(m: SessionMachine, ev: E.MoneyInserted) -> State:
+    delta = ev.total_yen - m.data.inserted_yen
+    if delta > 0:
+        m.data.inserted_yen = ev.total_yen
+        m.held_yen += delta
+        m.emit(A.Log("late_money", {"amount": delta}))
+    return State.REFUNDING
 
 
 def refund_timeout(m: SessionMachine, ev: E.Timeout) -> State:
@@ -463,7 +477,6 @@ def print_failed_repeat(m: SessionMachine, ev: E.Timeout) -> State:
 
 
 def clerk_requested(m: SessionMachine, ev: E.ClerkRequested) -> State:
-    m.clerk_return = m.state
     return State.CLERK_PIN
 
 
@@ -603,7 +616,8 @@ def _rows() -> Iterable[Row]:
     yield row(S.THANKS, E.NoticeAcknowledged, FINISH_TARGETS, thanks_done)
     yield row(S.NOTICE, E.NoticeAcknowledged, END_TARGETS, notice_done)
     yield row(S.NOTICE, E.Timeout, END_TARGETS, notice_done)
-    yield row(S.REFUNDING, E.RefundDone, FINISH_TARGETS, refund_done)
+    yield row(S.REFUNDING, E.RefundDone, FINISH_TARGETS | {S.REFUNDING}, refund_done)
+    yield row(S.REFUNDING, E.MoneyInserted, {S.REFUNDING}, late_money)
     yield row(S.REFUNDING, E.Timeout, FINISH_TARGETS, refund_timeout)
 
     # cancel and walking away

@@ -430,3 +430,25 @@ def test_timeout_constant_is_a_real_step() -> None:
     m, _ = machine_at(State.THANKS)
     drive(m, [TIMEOUT])
     assert m.state is State.IDLE
+
+
+def test_money_arriving_during_the_refund_goes_back_too() -> None:
+    m, _ = machine_at(State.PAYMENT)
+    m.handle(E.MoneyInserted(100))
+    actions = m.handle(E.Cancel())
+    assert A.Refund(100) in actions
+    m.handle(E.MoneyInserted(600))  # a bill was already in the validator
+    actions = m.handle(E.RefundDone(100))
+    assert A.Refund(500) in actions and m.state is State.REFUNDING
+    actions = m.handle(E.RefundDone(500))
+    assert m.held_yen == 0 and A.Wipe() in actions
+
+
+def test_partial_refund_asks_again_for_the_rest() -> None:
+    m, _ = machine_at(State.PAYMENT)
+    m.handle(E.MoneyInserted(1000))
+    m.handle(E.Cancel())
+    actions = m.handle(E.RefundDone(refunded_yen=400))
+    assert A.Refund(600) in actions
+    actions = m.handle(E.Timeout(m.seq))  # the hoppers gave up: voucher for the rest
+    assert A.IssueVoucher(600) in actions and m.held_yen == 0

@@ -305,3 +305,31 @@ def test_a_port_raising_unexpectedly_does_not_kill_the_runner() -> None:
         return m.state
 
     assert run_async(go()) is State.CARD
+
+
+def test_actions_for_one_device_run_in_order() -> None:
+    """StopPayment must finish before Refund starts, even when stopping is slow."""
+    order: list[str] = []
+
+    class SlowStop:
+        async def execute(self, action: A.Action) -> list[E.Event]:
+            if isinstance(action, A.StopPayment):
+                await asyncio.sleep(0.05)
+            order.append(type(action).__name__)
+            return []
+
+    async def go() -> None:
+        from host.session.demo import drive, path_to
+
+        m = SessionMachine(OPEN_TIME)
+        drive(m, [*path_to(State.PAYMENT), E.MoneyInserted(300)])
+        runner = SessionRunner(m, SlowStop(), Screen())
+        await runner.handle(E.Cancel())
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+            if "Refund" in order:
+                break
+        await runner.close()
+
+    run_async(go())
+    assert order.index("StopPayment") < order.index("Refund")
