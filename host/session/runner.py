@@ -214,6 +214,12 @@ class SessionRunner:
             event = await self.queue.get()
             await self.handle(event)
 
+    async def settle(self) -> None:
+        """Wait until every device action issued so far has been executed (or failed)."""
+        pending = [t for t in self._lanes.values() if not t.done()]
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
     async def close(self) -> None:
         if self._timer:
             self._timer.cancel()

@@ -200,6 +200,7 @@ def _add_dev_routes(app: FastAPI, kiosk: Kiosk) -> None:
         except (InjectError, ValueError) as exc:
             raise HTTPException(422, str(exc)) from None
         await kiosk.runner.handle(event)
+        await kiosk.runner.settle()  # so /dev/actions already lists what this event caused
         return {"state": kiosk.state.value}
 
     @app.get("/dev/state")

@@ -3,6 +3,7 @@ ephemeral port) and Debian's Chromium driven by Playwright with touch enabled.""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -62,10 +63,11 @@ class SimScreen:
         self._call("POST", "/dev/reset", {})
 
 
-@pytest.fixture(scope="module")
-def sim_server() -> Iterator[SimScreen]:
+@contextlib.contextmanager
+def screen_server(*extra: str) -> Iterator[SimScreen]:
+    """The screen server in simulation mode, in its own process on an ephemeral port."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "host.ui", "--sim", "--port", "0", "--now", OPEN_NOW],
+        [sys.executable, "-m", "host.ui", "--sim", "--port", "0", *extra],
         stdout=subprocess.PIPE,
         text=True,
         cwd=Path(__file__).resolve().parents[2],
@@ -82,6 +84,12 @@ def sim_server() -> Iterator[SimScreen]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="module")
+def sim_server() -> Iterator[SimScreen]:
+    with screen_server("--now", OPEN_NOW) as server:
+        yield server
 
 
 # Module scope: Playwright's sync API keeps an event loop running in this thread while the

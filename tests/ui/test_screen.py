@@ -3,12 +3,13 @@ behind the server fed device and center events through the simulation-mode endpo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import SimScreen
+from .conftest import OPEN_NOW, SimScreen, screen_server
 
 pytestmark = pytest.mark.slow
 
@@ -362,3 +363,57 @@ def test_dev_endpoint_refuses_unknown_and_pin_events(sim: SimScreen) -> None:
         with pytest.raises(urllib.error.HTTPError) as info:
             sim._call("POST", "/dev/events", body)
         assert info.value.code == 422
+
+
+# --- walking away with real timers ---------------------------------------------------------
+# The runner's own timers, not injected timeouts, end the session and escalate the alarm
+# (timeouts scaled down to fractions of a second). Same module: it shares the browser.
+
+
+@pytest.fixture(scope="module")
+def fast() -> Iterator[SimScreen]:
+    # 0.02 x the defaults: 60 s -> 1.2 s on the card screen, 15 s -> 0.3 s per alarm step.
+    with screen_server("--now", OPEN_NOW, "--timeout-scale", "0.02") as server:
+        yield server
+
+
+def wait_state(sim: SimScreen, state: str, page: Any) -> None:
+    page.wait_for_function(
+        f"fetch('/dev/state').then(r => r.json()).then(s => s.dump.state === '{state}')",
+        polling=100,
+        timeout=8000,
+    )
+
+
+def test_walking_away_at_the_pin_pad_escalates_until_the_card_is_taken(
+    browser: Any, fast: SimScreen
+) -> None:
+    fast.reset()
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800}, has_touch=True)
+    page = ctx.new_page()
+    try:
+        page.goto(fast.url)
+        page.wait_for_selector('body[data-ready="1"]')
+        page.tap('[data-testid="start"]')
+        page.tap('[data-testid="lang-ja"]')
+        fast.inject("CardInserted", tries_left=3)
+        # Nobody touches the PIN pad: the PIN screen times out by itself (60 s x 0.02).
+        wait_state(fast, "left_behind_screen", page)
+        page.wait_for_selector('#screen[data-screen^="left_behind"] [data-testid="item-card"]')
+        wait_state(fast, "left_behind_alarm", page)  # screen -> voice -> alarm on timers
+        page.wait_for_function(
+            "fetch('/dev/actions').then(r => r.json())"
+            ".then(a => a.some(x => x.type === 'SoundAlarm'))",
+            polling=100,
+            timeout=5000,
+        )
+        fast.inject("CardRemoved")
+        page.wait_for_selector('#screen[data-screen="idle"]')
+        page.wait_for_function(
+            "fetch('/dev/actions').then(r => r.json())"
+            ".then(a => a.some(x => x.type === 'StopAlarm'))",
+            polling=100,
+            timeout=5000,
+        )
+    finally:
+        ctx.close()
