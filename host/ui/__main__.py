@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     host, port = sock.getsockname()[:2]
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     print(f"kofu-ui: http://{host}:{port}/", flush=True)
+    print(f"kofu-ui panel: http://{host}:{port}/dev/panel", flush=True)
     asyncio.run(server.serve(sockets=[sock]))
     return 0
 

@@ -33,6 +33,7 @@ from .inject import InjectError, decode
 from .touch import PinPad, UiInputError, parse
 
 STATIC = Path(__file__).resolve().parent / "static"
+DEV = Path(__file__).resolve().parent / "dev"  # simulation panel, served only in sim mode
 log = logging.getLogger("kofu.ui")
 
 
@@ -189,6 +190,10 @@ def create_app(kiosk: Kiosk, sim: bool = False) -> FastAPI:
 
 
 def _add_dev_routes(app: FastAPI, kiosk: Kiosk) -> None:
+    @app.get("/dev/panel")
+    async def panel() -> FileResponse:
+        return FileResponse(DEV / "panel.html", headers={"Cache-Control": "no-store"})
+
     @app.post("/dev/events")
     async def inject(request: Request) -> dict[str, Any]:
         try:

@@ -59,9 +59,9 @@ function pinPad(titleKey, v) {
   for (let i = 0; i < 4; i++) dots += `<div class="dot ${i < S.pad ? "filled" : ""}" data-testid="pin-dot"></div>`;
   let keys = "";
   for (const d of ["1", "2", "3", "4", "5", "6", "7", "8", "9"]) keys += rawBtn(d, { event: "pin_digit", digit: d }, "", "pin-key-" + d);
-  keys += btn("btn.clear", { event: "pin_clear" }, "", "pin-clear");
+  keys += btn("btn.clear", { event: "pin_clear" }, "word", "pin-clear");
   keys += rawBtn("0", { event: "pin_digit", digit: "0" }, "", "pin-key-0");
-  keys += `<button class="primary" data-testid="pin-ok" data-send='{"event":"pin_submit"}' ${S.pad === 4 ? "" : "disabled"}>${esc(t("btn.confirm"))}</button>`;
+  keys += `<button class="primary word" data-testid="pin-ok" data-send='{"event":"pin_submit"}' ${S.pad === 4 ? "" : "disabled"}>${esc(t("btn.confirm"))}</button>`;
   let side = `<h1>${esc(t(titleKey))}</h1><div class="dots" data-testid="pin-dots">${dots}</div>`;
   if (v.tries_left !== undefined && v.tries_left !== null) {
     side += `<div class="tries ${v.tries_left <= 1 ? "low" : ""}" data-testid="tries-left">${esc(t("pin.tries_left", { n: v.tries_left }))}</div>`;
