@@ -53,8 +53,10 @@ def demo_menu() -> E.Menu:
     )
 
 
-def demo_documents(copies: int = 1) -> tuple[E.IssuedDocument, ...]:
-    return tuple(E.IssuedDocument(f"DEMO-{i + 1:06d}", 1, b'{"demo":true}') for i in range(copies))
+def demo_documents(copies: int = 1, quote_id: str = "Q-1") -> tuple[E.IssuedDocument, ...]:
+    return tuple(
+        E.IssuedDocument(f"DEMO-{i + 1:06d}", 1, quote_id, b'{"demo":true}') for i in range(copies)
+    )
 
 
 DEMO_PIN = b"7359"

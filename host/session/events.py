@@ -245,10 +245,12 @@ class Quote:
 
 @dataclass(frozen=True)
 class IssuedDocument:
-    """One issued certificate as the center sent it; ``payload`` is the signed content."""
+    """One issued certificate as the center sent it; ``payload`` is the signed content.
+    ``quote_id`` binds it to the order this session paid for: the kiosk prints nothing else."""
 
     certificate_number: str
     pages: int
+    quote_id: str
     payload: bytes = field(repr=False)
 
 

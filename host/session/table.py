@@ -280,6 +280,11 @@ def issued(m: SessionMachine, ev: E.Issued) -> State:
     if not ev.documents:
         return issue_failed_refund(m, E.CenterUnavailable())
     assert m.data.quote is not None and m.data.kind is not None
+    if any(d.quote_id != m.data.quote.quote_id for d in ev.documents):
+        # Never print what was not issued for this session's order (the 2023-24 incidents):
+        # refund, and keep the kiosk out of service until the center is checked.
+        m.emit(A.Log("issue_mismatch", {"documents": len(ev.documents)}))
+        return issue_failed_refund(m, ev)
     m.held_yen = 0  # spent: no refund once issued (SPEC §2.6)
     m.data.documents = ev.documents
     m.data.certificate_numbers = tuple(d.certificate_number for d in ev.documents)
@@ -308,6 +313,9 @@ def issue_failed_refund(m: SessionMachine, ev: Any) -> State:
         key = "center_unavailable"
     elif isinstance(ev, E.Refused):
         key = f"refusal_{ev.reason.value}"
+    elif isinstance(ev, E.Issued):
+        m.faults.add(E.Device.CENTER)
+        key = "center_unavailable"
     else:
         m.faults.add(E.Device.CENTER)
         key = "center_unavailable"

@@ -96,7 +96,8 @@ def decode(body: object, machine: SessionMachine) -> E.Event:
     if cls is E.Issued:
         docs = args.get("documents", 1)
         if isinstance(docs, int):
-            return E.Issued(demo_documents(docs))
+            quote = machine.data.quote
+            return E.Issued(demo_documents(docs, quote.quote_id if quote else "Q-1"))
         raise InjectError("Issued takes a document count in simulation")
     hints = typing.get_type_hints(cls)
     kwargs: dict[str, Any] = {}

@@ -452,3 +452,15 @@ def test_partial_refund_asks_again_for_the_rest() -> None:
     assert A.Refund(600) in actions
     actions = m.handle(E.Timeout(m.seq))  # the hoppers gave up: voucher for the rest
     assert A.IssueVoucher(600) in actions and m.held_yen == 0
+
+
+def test_documents_for_another_order_are_never_printed() -> None:
+    m, _ = machine_at(State.ISSUING)
+    foreign = demo_documents(1, quote_id="Q-OTHER")
+    actions = m.handle(E.Issued(foreign))
+    assert not of(actions, A.PrintDocuments) and not of(actions, A.PrintReceipt)
+    assert A.Refund(200) in actions
+    assert A.Log("issue_mismatch", {"documents": 1}) in actions
+    m.handle(E.RefundDone(200))
+    m.handle(E.CardRemoved())
+    assert m.state is State.OUT_OF_SERVICE

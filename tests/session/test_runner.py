@@ -74,7 +74,7 @@ class Center:
 
     async def issue(self, quote_id: str, paid_yen: int, key: str) -> tuple[E.IssuedDocument, ...]:
         self.issued.append(key)
-        return demo_documents()
+        return demo_documents(quote_id=quote_id)
 
     async def report_print(self, numbers: tuple[str, ...], ok: bool, reason: str) -> None:
         self.reports.append(ok)
