@@ -161,7 +161,8 @@ def create_app(kiosk: Kiosk, sim: bool = False) -> FastAPI:
 
     @app.get("/i18n/languages")
     async def languages() -> list[dict[str, str]]:
-        return [{"code": c, "name": i18n.load(c)["lang.self"]} for c in i18n.LANGUAGES]
+        offered = kiosk.runner.machine.config.languages
+        return [{"code": c, "name": i18n.load(c)["lang.self"]} for c in offered]
 
     @app.websocket("/ws")
     async def ws(socket: WebSocket) -> None:

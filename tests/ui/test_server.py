@@ -77,3 +77,11 @@ def test_websocket_views_pad_and_errors() -> None:
         assert c.get("/dev/state").json()["dump"]["state"] == "pin"  # nothing lost
         actions = [a["type"] for a in c.get("/dev/actions").json()]
         assert "VerifyPin" not in actions
+
+
+def test_language_list_follows_the_session_config() -> None:
+    from host.session.machine import SessionConfig
+
+    kiosk = sim_kiosk(lambda: OPEN_TIME, SessionConfig(languages=("ja", "en", "vi")))
+    with TestClient(create_app(kiosk)) as c:
+        assert [x["code"] for x in c.get("/i18n/languages").json()] == ["ja", "en", "vi"]
