@@ -190,6 +190,7 @@ class SessionRunner:
         self._tasks: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
         self._lanes: dict[str, asyncio.Task[None]] = {}
+        self._voice_task: asyncio.Task[None] | None = None
 
     def feed(self, event: E.Event) -> None:
         self.queue.put_nowait(event)
@@ -260,15 +261,37 @@ class SessionRunner:
                 await asyncio.shield(after)
         try:
             events = await self.executor.execute(action)
-        except Exception:
-            # A port that raises something unexpected must not kill the kiosk; log the kind only.
-            log.exception("action %s failed", type(action).__name__)
+        except Exception as exc:
+            # A port that raises something unexpected must not kill the kiosk. Only the kinds
+            # are logged: a message or traceback could carry personal data.
+            log.error("action %s failed: %s", type(action).__name__, type(exc).__name__)
             return
         for ev in events:
             self.feed(ev)
 
+    async def _speak(self, prompts: list[A.VoicePrompt]) -> None:
+        for prompt in prompts:
+            try:
+                await self.voice.play(prompt)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.error("voice %s failed: %s", prompt.value, type(exc).__name__)
+
+    def _say(self, prompts: list[A.VoicePrompt]) -> None:
+        # The prompts of one step play in order; a newer step's guidance cuts them short,
+        # so the voice never lags behind the screen.
+        if self._voice_task is not None and not self._voice_task.done():
+            self._voice_task.cancel()
+        self._voice_task = asyncio.ensure_future(self._speak(prompts))
+        self._tasks.add(self._voice_task)
+        self._voice_task.add_done_callback(self._tasks.discard)
+
     async def _run_actions(self, actions: list[A.Action]) -> None:
         loop = asyncio.get_running_loop()
+        prompts = [a.prompt for a in actions if isinstance(a, A.PlayVoice)]
+        if prompts:
+            self._say(prompts)
         for action in actions:
             match action:
                 case A.SetTimer(seconds=seconds, seq=seq):
@@ -282,8 +305,8 @@ class SessionRunner:
                 case A.Show(screen=screen, data=data):
                     self.last_view = dict(data)
                     await self.screen.show(screen, dict(data))
-                case A.PlayVoice(prompt=prompt):
-                    self._spawn(self.voice.play(prompt))
+                case A.PlayVoice():
+                    pass  # played above, as one ordered batch
                 case A.Log(event=name, fields=fields):
                     log.info("%s %s", name, " ".join(f"{k}={v}" for k, v in fields.items()))
                 case A.Wipe():

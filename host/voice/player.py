@@ -56,7 +56,11 @@ class CommandPlayer:
             stderr=asyncio.subprocess.DEVNULL,
         )
         self._current = proc
-        await proc.wait()
+        try:
+            await proc.wait()
+        except asyncio.CancelledError:
+            await self.stop()  # cut short by newer guidance: silence this one now
+            raise
         if self._current is proc:
             self._current = None
 

@@ -333,3 +333,35 @@ def test_actions_for_one_device_run_in_order() -> None:
 
     run_async(go())
     assert order.index("StopPayment") < order.index("Refund")
+
+
+def test_voice_plays_a_step_in_order_and_newer_guidance_cuts_it_short() -> None:
+    played: list[str] = []
+    finished: list[str] = []
+
+    class Voice:
+        async def play(self, prompt: A.VoicePrompt) -> None:
+            played.append(prompt.value)
+            await asyncio.sleep(0.02)
+            finished.append(prompt.value)
+
+    async def go() -> None:
+        from host.session.demo import drive, path_to
+
+        m = SessionMachine(OPEN_TIME)
+        drive(m, [*path_to(State.LEFT_BEHIND_SCREEN), E.OutputTray(True), E.ChangeTray(True)])
+        runner = SessionRunner(m, RecordingExecutor(), Screen(), voice=Voice())
+        await runner.handle(E.Timeout(m.seq))  # -> voice: take card, pages, change
+        await asyncio.sleep(0.2)
+        assert played == ["take_card", "take_pages", "take_change"] == finished
+        played.clear()
+        finished.clear()
+        await runner.handle(E.Timeout(m.seq))  # -> alarm: the three again
+        await asyncio.sleep(0.01)  # ... but 10 ms in, the alarm repeats: newer guidance
+        await runner.handle(E.Timeout(m.seq))
+        await asyncio.sleep(0.2)
+        await runner.close()
+        assert played == ["take_card", "take_card", "take_pages", "take_change"]
+        assert finished == ["take_card", "take_pages", "take_change"]  # the first was cut
+
+    run_async(go())
