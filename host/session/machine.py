@@ -190,11 +190,14 @@ class SessionMachine:
             return State.OUT_OF_SERVICE
         return State.IDLE
 
-    def set_health(self, ev: E.DeviceHealth) -> None:
+    def set_health(self, ev: E.DeviceHealth) -> bool:
+        """Record a device's health; True when it changed (monitors repeat themselves)."""
+        was_ok = ev.device not in self.faults
         if ev.ok:
             self.faults.discard(ev.device)
         else:
             self.faults.add(ev.device)
+        return was_ok != ev.ok
 
     def set_time(self, now: datetime) -> None:
         self.open = is_open(now, self.config.maintenance)

@@ -419,23 +419,22 @@ def refund_timeout(m: SessionMachine, ev: E.Timeout) -> State:
 
 
 def fault_in_session(m: SessionMachine, ev: E.DeviceHealth) -> State:
-    m.set_health(ev)
-    if ev.ok:
+    changed = m.set_health(ev)
+    if ev.ok or not changed:
         return m.state
     m.emit(A.Log("device_fault", {"device": ev.device.value, "state": m.state.value}))
     return m.end_session(notice="out_of_service")
 
 
 def health_record(m: SessionMachine, ev: E.DeviceHealth) -> State:
-    m.set_health(ev)
-    if ev.ok is False:
+    if m.set_health(ev) and not ev.ok:
         m.emit(A.Log("device_fault", {"device": ev.device.value, "state": m.state.value}))
     return m.state
 
 
 def health_at_rest(m: SessionMachine, ev: E.DeviceHealth) -> State:
-    m.set_health(ev)
-    m.emit(A.Log("device_health", {"device": ev.device.value, "ok": int(ev.ok)}))
+    if m.set_health(ev):
+        m.emit(A.Log("device_health", {"device": ev.device.value, "ok": int(ev.ok)}))
     return m.rest_state()
 
 

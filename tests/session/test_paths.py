@@ -464,3 +464,18 @@ def test_documents_for_another_order_are_never_printed() -> None:
     m.handle(E.RefundDone(200))
     m.handle(E.CardRemoved())
     assert m.state is State.OUT_OF_SERVICE
+
+
+def test_repeated_health_reports_are_logged_once() -> None:
+    m = SessionMachine(OPEN_TIME)
+    first = m.handle(E.DeviceHealth(E.Device.PAPER, False))
+    again = m.handle(E.DeviceHealth(E.Device.PAPER, False))
+    assert of(first, A.Log) and not of(again, A.Log)
+    assert m.state is State.OUT_OF_SERVICE
+
+
+def test_a_fault_already_known_does_not_end_a_session() -> None:
+    m, _ = machine_at(State.CERTIFICATE)
+    m.faults.add(E.Device.RECEIPT_PRINTER)  # known before, e.g. reported at start-up
+    m.handle(E.DeviceHealth(E.Device.RECEIPT_PRINTER, False))
+    assert m.state is State.CERTIFICATE
