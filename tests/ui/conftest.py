@@ -92,20 +92,45 @@ def sim_server() -> Iterator[SimScreen]:
         yield server
 
 
+class Browsers:
+    """Debian's Chromium under Playwright, relaunched if it went away (a crash, or a machine
+    shared with other test runs) so that one lost browser does not fail every later test."""
+
+    def __init__(self, playwright: Any) -> None:
+        self.playwright = playwright
+        self.browser: Any = None
+
+    def get(self) -> Any:
+        if self.browser is None or not self.browser.is_connected():
+            self.browser = self.playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+            )
+        return self.browser
+
+    def new_context(self) -> Any:
+        return self.get().new_context(
+            viewport={"width": 1280, "height": 800}, has_touch=True, locale="ja-JP"
+        )
+
+    def close(self) -> None:
+        if self.browser is not None and self.browser.is_connected():
+            self.browser.close()
+
+
 # Module scope: Playwright's sync API keeps an event loop running in this thread while the
 # browser is open, which would break asyncio.run() in any test that runs after these.
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def browser() -> Iterator[Browsers]:
     if not os.path.exists(CHROMIUM):
         pytest.skip("Debian chromium is not installed")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browsers = Browsers(pw)
         try:
-            yield b
+            yield browsers
         finally:
-            b.close()
+            browsers.close()
 
 
 @pytest.fixture
@@ -115,17 +140,16 @@ def sim(sim_server: SimScreen) -> SimScreen:
 
 
 @pytest.fixture
-def page(browser: Any, sim: SimScreen) -> Iterator[Any]:
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 800}, has_touch=True, locale="ja-JP"
-    )
+def page(browser: Browsers, sim: SimScreen) -> Iterator[Any]:
+    context = browser.new_context()
     pg = context.new_page()
     pg.goto(sim.url)
     pg.wait_for_selector('body[data-ready="1"]')
     try:
         yield pg
     finally:
-        context.close()
+        with contextlib.suppress(Exception):  # the browser may have gone away meanwhile
+            context.close()
 
 
 @pytest.fixture(scope="session")

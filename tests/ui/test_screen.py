@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import OPEN_NOW, SimScreen, screen_server
+from .conftest import OPEN_NOW, Browsers, SimScreen, screen_server
 
 pytestmark = pytest.mark.slow
 
@@ -386,10 +386,10 @@ def wait_state(sim: SimScreen, state: str, page: Any) -> None:
 
 
 def test_walking_away_at_the_pin_pad_escalates_until_the_card_is_taken(
-    browser: Any, fast: SimScreen
+    browser: Browsers, fast: SimScreen
 ) -> None:
     fast.reset()
-    ctx = browser.new_context(viewport={"width": 1280, "height": 800}, has_touch=True)
+    ctx = browser.new_context()
     page = ctx.new_page()
     try:
         page.goto(fast.url)
