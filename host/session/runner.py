@@ -1,0 +1,319 @@
+"""The thin asyncio runner: executes the machine's actions and feeds results back as events.
+
+Timers, the screen, voice, logging and the spool wipe are handled here; device and center
+actions go to an :class:`Executor`. :class:`PortExecutor` calls the real ports (drivers and
+the center client behind the Protocols of :mod:`host.session.ports`); in simulation mode the
+UI server uses :class:`RecordingExecutor`, which only records, and device and center events
+are injected from outside.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from . import actions as A
+from . import events as E
+from .erase import SpoolError, erase_spool
+from .machine import SessionMachine
+from .ports import (
+    CardFailure,
+    CardPort,
+    CenterDown,
+    CenterPort,
+    CenterRefusal,
+    ClerkAuthPort,
+    CoprocessorPort,
+    EventSource,
+    PaymentPort,
+    PrinterPort,
+    PrintError,
+    ScreenPort,
+    VoicePort,
+)
+
+log = logging.getLogger("kofu.session")
+
+
+class Executor(Protocol):
+    async def execute(self, action: A.Action) -> list[E.Event]: ...
+
+
+class RecordingExecutor:
+    """Records device/center actions; results are injected by whoever drives the session."""
+
+    def __init__(self) -> None:
+        self.actions: list[A.Action] = []
+
+    async def execute(self, action: A.Action) -> list[E.Event]:
+        for pin_action in (A.VerifyPin, A.CheckClerkPin):
+            if isinstance(action, pin_action):
+                action.pin.wipe()
+        self.actions.append(action)
+        return []
+
+
+@dataclass
+class Ports:
+    card: CardPort
+    center: CenterPort
+    payment: PaymentPort
+    printer: PrinterPort
+    coprocessor: CoprocessorPort
+    clerk: ClerkAuthPort
+
+
+class PortExecutor:
+    """Calls the real ports and turns each result or failure into session events."""
+
+    def __init__(self, ports: Ports) -> None:
+        self.p = ports
+
+    async def execute(self, action: A.Action) -> list[E.Event]:
+        p = self.p
+        try:
+            match action:
+                case A.WaitForCard():
+                    return [await p.card.wait_for_card()]
+                case A.VerifyPin(pin=pin):
+                    try:
+                        return [await p.card.verify_pin(pin)]
+                    finally:
+                        pin.wipe()
+                case A.SignChallenge(challenge=challenge):
+                    return [await p.card.sign(challenge)]
+                case A.RequestChallenge():
+                    return [E.ChallengeIssued(await p.center.challenge())]
+                case A.Authenticate(certificate=cert, signature=sig):
+                    return [E.Authenticated(await p.center.authenticate(cert, sig))]
+                case A.RequestQuote(order=order):
+                    return [E.QuoteReady(await p.center.quote(order))]
+                case A.Issue(quote_id=qid, paid_yen=paid, idempotency_key=key):
+                    return [E.Issued(await p.center.issue(qid, paid, key))]
+                case A.StartPayment(fee_yen=fee):
+                    await p.payment.start(fee)
+                case A.StopPayment():
+                    await p.payment.stop()
+                case A.Refund(amount_yen=amount):
+                    return [await p.payment.refund(amount)]
+                case A.IssueVoucher(amount_yen=amount):
+                    await p.printer.print_voucher(amount)
+                case A.PrintDocuments(documents=docs):
+                    await p.printer.print_documents(docs)
+                    return [E.Printed()]
+                case A.PrintReceipt(receipt=receipt):
+                    await p.printer.print_receipt(receipt)
+                case A.ReportPrintResult(certificate_numbers=nums, ok=ok, reason=reason):
+                    await p.center.report_print(nums, ok, reason)
+                case A.Reprint(certificate_numbers=nums):
+                    docs = await p.center.reprint(nums)
+                    await p.printer.print_documents(docs)
+                    return [E.Printed()]
+                case A.SoundAlarm(pattern=pattern):
+                    await p.coprocessor.sound_alarm(pattern)
+                case A.StopAlarm():
+                    await p.coprocessor.stop_alarm()
+                case A.SetGuide(guide=guide, on=on):
+                    await p.coprocessor.set_guide(guide, on)
+                case A.CheckClerkPin(pin=pin):
+                    try:
+                        return [E.ClerkPinChecked(await p.clerk.check(pin))]
+                    finally:
+                        pin.wipe()
+        except CardFailure:
+            return [E.CardError()]
+        except CenterRefusal as exc:
+            return [E.Refused(exc.reason)]
+        except CenterDown:
+            return [E.CenterUnavailable()]
+        except PrintError as exc:
+            return [E.PrintFailed(exc.reason)]
+        return []
+
+
+# Which device (or the center) executes each action: one ordered lane per device.
+LANES: dict[type[A.Action], str] = {
+    A.WaitForCard: "card",
+    A.VerifyPin: "card",
+    A.SignChallenge: "card",
+    A.RequestChallenge: "center",
+    A.Authenticate: "center",
+    A.RequestQuote: "center",
+    A.Issue: "center",
+    A.ReportPrintResult: "center",
+    A.StartPayment: "payment",
+    A.StopPayment: "payment",
+    A.Refund: "payment",
+    A.PrintDocuments: "printer",
+    A.PrintReceipt: "printer",
+    A.IssueVoucher: "printer",
+    A.Reprint: "printer",
+    A.SoundAlarm: "coprocessor",
+    A.StopAlarm: "coprocessor",
+    A.SetGuide: "coprocessor",
+    A.CheckClerkPin: "clerk",
+}
+
+
+class NullVoice:
+    async def play(self, prompt: A.VoicePrompt) -> None:
+        return None
+
+
+class SessionRunner:
+    def __init__(
+        self,
+        machine: SessionMachine,
+        executor: Executor,
+        screen: ScreenPort,
+        voice: VoicePort | None = None,
+        spool_dir: Path | None = None,
+        clock: Callable[[], datetime] | None = None,
+        tick_seconds: float = 30.0,
+    ) -> None:
+        self.machine = machine
+        self.executor = executor
+        self.screen = screen
+        self.voice = voice or NullVoice()
+        self.spool_dir = spool_dir
+        self.clock = clock
+        self.tick_seconds = tick_seconds
+        self.queue: asyncio.Queue[E.Event] = asyncio.Queue()
+        self.last_view: dict[str, object] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._lock = asyncio.Lock()
+        self._lanes: dict[str, asyncio.Task[None]] = {}
+        self._voice_task: asyncio.Task[None] | None = None
+
+    def feed(self, event: E.Event) -> None:
+        self.queue.put_nowait(event)
+
+    async def handle(self, event: E.Event) -> None:
+        """Feed one event and execute the resulting actions (serialised)."""
+        async with self._lock:
+            actions = self.machine.handle(event)
+            await self._run_actions(actions)
+
+    async def start(self) -> None:
+        async with self._lock:
+            await self._run_actions(self.machine.start_actions())
+
+    async def run(self, sources: Iterable[EventSource] = ()) -> None:
+        await self.start()
+        for src in sources:
+            self._spawn(self._pump(src))
+        if self.clock is not None:
+            self._spawn(self._ticker())
+        while True:
+            event = await self.queue.get()
+            await self.handle(event)
+
+    async def settle(self) -> None:
+        """Wait until every device action issued so far has been executed (or failed)."""
+        pending = [t for t in self._lanes.values() if not t.done()]
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def close(self) -> None:
+        if self._timer:
+            self._timer.cancel()
+        for t in list(self._tasks):
+            t.cancel()
+        for t in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+
+    async def _pump(self, src: EventSource) -> None:
+        async for ev in src.events():
+            self.feed(ev)
+
+    async def _ticker(self) -> None:
+        assert self.clock is not None
+        while True:
+            self.feed(E.Tick(self.clock()))
+            await asyncio.sleep(self.tick_seconds)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _enqueue(self, action: A.Action) -> None:
+        # Actions for one device run in the order the machine emitted them (stop payment
+        # before refund, print before report), while different devices work in parallel.
+        lane = LANES.get(type(action), "other")
+        previous = self._lanes.get(lane)
+        task: asyncio.Task[None] = asyncio.ensure_future(self._device(action, previous))
+        self._lanes[lane] = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _device(self, action: A.Action, after: asyncio.Task[None] | None = None) -> None:
+        if after is not None and not after.done():
+            with contextlib.suppress(Exception):
+                await asyncio.shield(after)
+        try:
+            events = await self.executor.execute(action)
+        except Exception as exc:
+            # A port that raises something unexpected must not kill the kiosk. Only the kinds
+            # are logged: a message or traceback could carry personal data.
+            log.error("action %s failed: %s", type(action).__name__, type(exc).__name__)
+            return
+        for ev in events:
+            self.feed(ev)
+
+    async def _speak(self, prompts: list[A.VoicePrompt]) -> None:
+        for prompt in prompts:
+            try:
+                await self.voice.play(prompt)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.error("voice %s failed: %s", prompt.value, type(exc).__name__)
+
+    def _say(self, prompts: list[A.VoicePrompt]) -> None:
+        # The prompts of one step play in order; a newer step's guidance cuts them short,
+        # so the voice never lags behind the screen.
+        if self._voice_task is not None and not self._voice_task.done():
+            self._voice_task.cancel()
+        self._voice_task = asyncio.ensure_future(self._speak(prompts))
+        self._tasks.add(self._voice_task)
+        self._voice_task.add_done_callback(self._tasks.discard)
+
+    async def _run_actions(self, actions: list[A.Action]) -> None:
+        loop = asyncio.get_running_loop()
+        prompts = [a.prompt for a in actions if isinstance(a, A.PlayVoice)]
+        if prompts:
+            self._say(prompts)
+        for action in actions:
+            match action:
+                case A.SetTimer(seconds=seconds, seq=seq):
+                    if self._timer:
+                        self._timer.cancel()
+                    self._timer = loop.call_later(seconds, self.feed, E.Timeout(seq))
+                case A.CancelTimer():
+                    if self._timer:
+                        self._timer.cancel()
+                    self._timer = None
+                case A.Show(screen=screen, data=data):
+                    self.last_view = dict(data)
+                    await self.screen.show(screen, dict(data))
+                case A.PlayVoice():
+                    pass  # played above, as one ordered batch
+                case A.Log(event=name, fields=fields):
+                    log.info("%s %s", name, " ".join(f"{k}={v}" for k, v in fields.items()))
+                case A.Wipe():
+                    if self.spool_dir is not None:
+                        try:
+                            erase_spool(self.spool_dir)
+                        except SpoolError as exc:
+                            log.error("spool erase incomplete: %s", exc)
+                case _:
+                    self._enqueue(action)

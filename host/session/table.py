@@ -1,0 +1,693 @@
+"""THE transition table: (state, event type) -> allowed next states + the effect.
+
+Each row names every state its effect may choose (a guard picks one, e.g. 住民票 goes on to
+the subject screen, 印鑑登録証明書 straight to copies); the machine checks the choice against
+the row, so the table is the complete and checked list of what can happen. An event with no
+row for the current state is ignored (and logged by type name only).
+
+Rows that apply to many states (cancel, timeouts, device health, trays, time) are generated
+here too, from the state groups in :mod:`host.session.states`, so there is still one table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from documents.model import CertificateType, JuminhyoOption
+
+from . import actions as A
+from . import events as E
+from .states import (
+    CANCELLABLE,
+    CITIZEN_WAITING,
+    CLERK_STATES,
+    DEFAULT_TIMEOUTS,
+    IN_SESSION,
+    LEFT_BEHIND,
+    RESTING,
+    State,
+)
+
+if TYPE_CHECKING:
+    from .machine import SessionMachine
+
+Effect = Callable[["SessionMachine", Any], State]
+
+
+@dataclass(frozen=True)
+class Row:
+    state: State
+    event: type[E.Event]
+    targets: frozenset[State]
+    effect: Effect
+
+
+# States an ended session may land in: the rest states or the left-behind escalation, or
+# REFUNDING first when money is held.
+END_TARGETS = frozenset(RESTING | {State.LEFT_BEHIND_SCREEN, State.REFUNDING, State.NOTICE})
+FINISH_TARGETS = frozenset(RESTING | {State.LEFT_BEHIND_SCREEN})
+
+MAX_COPIES = 10
+
+
+# --- effects -----------------------------------------------------------------------------
+
+
+def stay(m: SessionMachine, ev: Any) -> State:
+    return m.state
+
+
+def start(m: SessionMachine, ev: E.StartPressed) -> State:
+    m.begin_session()
+    return State.LANGUAGE
+
+
+def choose_language(m: SessionMachine, ev: E.LanguageChosen) -> State:
+    if ev.lang not in m.config.languages:
+        return m.reject_input("unknown_language")
+    m.data.lang = ev.lang
+    m.emit(A.WaitForCard())
+    return State.CARD
+
+
+def card_inserted(m: SessionMachine, ev: E.CardInserted) -> State:
+    m.card_present = True
+    m.data.tries_left = ev.tries_left
+    if ev.tries_left <= 0:
+        return m.notice("card_blocked")
+    return State.PIN
+
+
+def card_rejected(m: SessionMachine, ev: E.CardRejected) -> State:
+    m.card_present = True
+    m.emit(A.Log("card_rejected", {"reason": ev.reason.value}))
+    return m.notice(f"card_{ev.reason.value}")
+
+
+def pin_entered(m: SessionMachine, ev: E.PinEntered) -> State:
+    m.data.pin_error = False
+    # The PIN object travels in the action only; the runner wipes it after the card call.
+    m.emit(A.VerifyPin(ev.pin))
+    return State.PIN_CHECK
+
+
+def pin_accepted(m: SessionMachine, ev: E.PinAccepted) -> State:
+    m.data.auth_step = "challenge"
+    m.emit(A.RequestChallenge())
+    return State.AUTHENTICATING
+
+
+def pin_wrong(m: SessionMachine, ev: E.PinWrong) -> State:
+    m.data.tries_left = ev.tries_left
+    m.emit(A.Log("pin_wrong", {"tries_left": ev.tries_left}))
+    if ev.tries_left <= 0:
+        return m.notice("card_blocked")
+    m.data.pin_error = True
+    m.emit(A.PlayVoice(A.VoicePrompt.PIN_WRONG))
+    return State.PIN
+
+
+def card_blocked(m: SessionMachine, ev: E.CardBlocked) -> State:
+    m.data.tries_left = 0
+    return m.notice("card_blocked")
+
+
+def card_error(m: SessionMachine, ev: E.CardError) -> State:
+    return m.notice("card_error")
+
+
+def card_removed_mid_auth(m: SessionMachine, ev: E.CardRemoved) -> State:
+    m.card_present = False
+    return m.notice("card_removed")
+
+
+def challenge_issued(m: SessionMachine, ev: E.ChallengeIssued) -> State:
+    m.data.auth_step = "sign"
+    m.emit(A.SignChallenge(ev.challenge))
+    return State.AUTHENTICATING
+
+
+def challenge_signed(m: SessionMachine, ev: E.ChallengeSigned) -> State:
+    m.data.auth_step = "center"
+    m.emit(A.Authenticate(ev.certificate, ev.signature))
+    return State.AUTHENTICATING
+
+
+def authenticated(m: SessionMachine, ev: E.Authenticated) -> State:
+    m.data.menu = ev.menu
+    m.data.auth_step = ""
+    if not ev.menu.offers:
+        return m.notice("nothing_to_issue")
+    m.emit(A.Log("authenticated", {"offers": len(ev.menu.offers)}))
+    return State.CERTIFICATE
+
+
+def refused(m: SessionMachine, ev: E.Refused) -> State:
+    m.data.refusal = ev.reason
+    m.emit(A.Log("refused", {"reason": ev.reason.value}))
+    return m.notice(f"refusal_{ev.reason.value}")
+
+
+def center_unavailable(m: SessionMachine, ev: E.CenterUnavailable) -> State:
+    m.faults.add(E.Device.CENTER)
+    m.emit(A.Log("center_unavailable", {"state": m.state.value}))
+    return m.notice("center_unavailable")
+
+
+def certificate_chosen(m: SessionMachine, ev: E.CertificateChosen) -> State:
+    menu = m.data.menu
+    offer = menu.offer(ev.kind) if menu else None
+    if offer is None:
+        return m.reject_input("not_offered")
+    m.data.kind = ev.kind
+    m.data.member_ids = ()
+    m.data.options = frozenset()
+    m.data.fiscal_year = None
+    if ev.kind is CertificateType.JUMINHYO:
+        if len(offer.members) > 1:
+            return State.SUBJECT
+        m.data.member_ids = tuple(p.member_id for p in offer.members if p.is_self)
+        return State.OPTIONS
+    if ev.kind in (CertificateType.SHOTOKU, CertificateType.SHOTOKU_KAZEI):
+        if len(offer.fiscal_years) > 1:
+            return State.FISCAL_YEAR
+        if not offer.fiscal_years:
+            return m.reject_input("not_offered")
+        m.data.fiscal_year = offer.fiscal_years[0]
+    return State.COPIES
+
+
+def subjects_chosen(m: SessionMachine, ev: E.SubjectsChosen) -> State:
+    offer = m.current_offer()
+    known = {p.member_id for p in offer.members} if offer else set()
+    if (
+        not ev.member_ids
+        or not set(ev.member_ids) <= known
+        or len(set(ev.member_ids)) != len(ev.member_ids)
+    ):
+        return m.reject_input("choose_someone")
+    m.data.member_ids = ev.member_ids
+    return State.OPTIONS
+
+
+def options_chosen(m: SessionMachine, ev: E.OptionsChosen) -> State:
+    if not ev.options <= m.allowed_options():
+        return m.reject_input("option_not_allowed")
+    m.data.options = ev.options
+    if JuminhyoOption.MY_NUMBER in ev.options:
+        return State.MY_NUMBER_WARNING
+    return State.COPIES
+
+
+def warning_acknowledged(m: SessionMachine, ev: E.WarningAcknowledged) -> State:
+    return State.COPIES
+
+
+def fiscal_year_chosen(m: SessionMachine, ev: E.FiscalYearChosen) -> State:
+    offer = m.current_offer()
+    if offer is None or ev.year not in offer.fiscal_years:
+        return m.reject_input("not_offered")
+    m.data.fiscal_year = ev.year
+    return State.COPIES
+
+
+def copies_chosen(m: SessionMachine, ev: E.CopiesChosen) -> State:
+    if not 1 <= ev.copies <= m.config.max_copies:
+        return m.reject_input("copies_out_of_range")
+    m.data.copies = ev.copies
+    assert m.data.kind is not None
+    m.emit(
+        A.RequestQuote(
+            A.Order(
+                kind=m.data.kind,
+                copies=ev.copies,
+                member_ids=m.data.member_ids,
+                options=m.data.options,
+                fiscal_year=m.data.fiscal_year,
+            )
+        )
+    )
+    return State.QUOTING
+
+
+def quote_ready(m: SessionMachine, ev: E.QuoteReady) -> State:
+    if ev.quote.fee_yen <= 0:
+        # The kiosk never waives fees (SPEC §2.6): a zero quote is a center defect.
+        return m.notice("center_unavailable")
+    m.data.quote = ev.quote
+    return State.FEE
+
+
+def fee_confirmed(m: SessionMachine, ev: E.FeeConfirmed) -> State:
+    assert m.data.quote is not None
+    m.data.inserted_yen = 0
+    m.emit(A.StartPayment(m.data.quote.fee_yen))
+    return State.PAYMENT
+
+
+def money_inserted(m: SessionMachine, ev: E.MoneyInserted) -> State:
+    m.data.inserted_yen = max(m.data.inserted_yen, ev.total_yen)
+    m.held_yen = m.data.inserted_yen
+    return State.PAYMENT
+
+
+def payment_complete(m: SessionMachine, ev: E.PaymentComplete) -> State:
+    assert m.data.quote is not None
+    fee = m.data.quote.fee_yen
+    if ev.paid_yen - ev.change_yen != fee:
+        # Money is in the kiosk but does not match the fee: return it all, issue nothing.
+        m.data.inserted_yen = ev.paid_yen
+        m.held_yen = ev.paid_yen - ev.change_yen
+        m.emit(A.Log("payment_mismatch", {"paid": ev.paid_yen, "change": ev.change_yen}))
+        return m.end_session(notice="payment_error")
+    m.data.inserted_yen = ev.paid_yen
+    m.data.paid_yen = fee
+    m.data.change_yen = ev.change_yen
+    m.held_yen = fee  # the change is already in the tray
+    m.emit(
+        A.Issue(
+            quote_id=m.data.quote.quote_id,
+            paid_yen=fee,
+            idempotency_key=m.data.idempotency_key,
+        )
+    )
+    return State.ISSUING
+
+
+def issued(m: SessionMachine, ev: E.Issued) -> State:
+    if not ev.documents:
+        return issue_failed_refund(m, E.CenterUnavailable())
+    assert m.data.quote is not None and m.data.kind is not None
+    if any(d.quote_id != m.data.quote.quote_id for d in ev.documents):
+        # Never print what was not issued for this session's order (the 2023-24 incidents):
+        # refund, and keep the kiosk out of service until the center is checked.
+        m.emit(A.Log("issue_mismatch", {"documents": len(ev.documents)}))
+        return issue_failed_refund(m, ev)
+    m.held_yen = 0  # spent: no refund once issued (SPEC §2.6)
+    m.data.documents = ev.documents
+    m.data.certificate_numbers = tuple(d.certificate_number for d in ev.documents)
+    m.data.pages = sum(d.pages for d in ev.documents)
+    m.data.page = 0
+    m.emit(A.Log("issued", {"documents": len(ev.documents), "fee": m.data.paid_yen}))
+    m.emit(A.PrintDocuments(ev.documents))
+    m.emit(
+        A.PrintReceipt(
+            A.Receipt(
+                kind=m.data.kind,
+                copies=m.data.copies,
+                fee_yen=m.data.paid_yen,
+                paid_yen=m.data.inserted_yen,
+                change_yen=m.data.change_yen,
+                certificate_numbers=m.data.certificate_numbers,
+            )
+        )
+    )
+    return State.PRINTING
+
+
+def issue_failed_refund(m: SessionMachine, ev: Any) -> State:
+    if isinstance(ev, E.CenterUnavailable):
+        m.faults.add(E.Device.CENTER)
+        key = "center_unavailable"
+    elif isinstance(ev, E.Refused):
+        key = f"refusal_{ev.reason.value}"
+    elif isinstance(ev, E.Issued):
+        m.faults.add(E.Device.CENTER)
+        key = "center_unavailable"
+    else:
+        m.faults.add(E.Device.CENTER)
+        key = "center_unavailable"
+    m.emit(A.Log("issue_failed", {"notice": key}))
+    return m.end_session(notice=key)
+
+
+def print_progress(m: SessionMachine, ev: E.PrintProgress) -> State:
+    m.data.page, m.data.pages = ev.page, ev.pages
+    return State.PRINTING
+
+
+def printed(m: SessionMachine, ev: E.Printed) -> State:
+    numbers = m.data.certificate_numbers
+    m.emit(A.ReportPrintResult(numbers, ok=True))
+    m.emit(A.Log("printed", {"documents": len(numbers)}))
+    # Certificate data is erased as soon as it is on paper (SPEC §4).
+    m.wipe_data(keep_lang=True)
+    m.emit(A.SetGuide(A.Guide.OUTPUT_TRAY, True))
+    return State.COLLECT
+
+
+def print_failed(m: SessionMachine, ev: E.PrintFailed) -> State:
+    numbers = m.data.certificate_numbers
+    m.pending_reprint = numbers
+    m.faults.add(E.Device.PRINTER)
+    m.emit(A.ReportPrintResult(numbers, ok=False, reason=ev.reason))
+    m.emit(A.Log("print_failed", {"reason": ev.reason, "documents": len(numbers)}))
+    m.emit(A.SoundAlarm(A.AlarmPattern.CALL_CLERK))
+    m.wipe_data(keep_lang=True)
+    return State.PRINT_FAILED
+
+
+def collect_check(m: SessionMachine, ev: Any) -> State:
+    m.track_items(ev)
+    if not m.items_left():
+        m.emit(A.SetGuide(A.Guide.OUTPUT_TRAY, False))
+        return State.THANKS
+    return State.COLLECT
+
+
+def collect_timeout(m: SessionMachine, ev: E.Timeout) -> State:
+    return m.finish()
+
+
+def thanks_done(m: SessionMachine, ev: Any) -> State:
+    return m.finish()
+
+
+def cancel(m: SessionMachine, ev: E.Cancel) -> State:
+    m.emit(A.Log("cancelled", {"state": m.state.value}))
+    return m.end_session()
+
+
+def walked_away(m: SessionMachine, ev: E.Timeout) -> State:
+    m.emit(A.Log("timeout", {"state": m.state.value}))
+    return m.end_session()
+
+
+def progress_timeout(m: SessionMachine, ev: E.Timeout) -> State:
+    m.emit(A.Log("timeout", {"state": m.state.value}))
+    if m.state is State.PIN_CHECK:
+        return m.notice("card_error")
+    m.faults.add(E.Device.CENTER)
+    return m.notice("center_unavailable")
+
+
+def notice_done(m: SessionMachine, ev: Any) -> State:
+    return m.end_session()
+
+
+def refund_done(m: SessionMachine, ev: E.RefundDone) -> State:
+    if ev.short_yen > 0:
+        m.emit(A.IssueVoucher(ev.short_yen))
+        m.emit(A.Log("voucher", {"amount": ev.short_yen}))
+    m.emit(A.Log("refunded", {"amount": ev.refunded_yen}))
+    # The payment module reports what it actually returned; money that arrived late (a coin
+    # dropped while the refund started) is still held and goes back in another round.
+    m.held_yen = max(0, m.held_yen - ev.refunded_yen - ev.short_yen)
+    if m.held_yen > 0:
+        m.emit(A.Refund(m.held_yen))
+        return State.REFUNDING
+    return m.finish()
+
+
+def late_money(m: SessionMachine, ev: E.MoneyInserted) -> State:
+    delta = ev.total_yen - m.data.inserted_yen
+    if delta > 0:
+        m.data.inserted_yen = ev.total_yen
+        m.held_yen += delta
+        m.emit(A.Log("late_money", {"amount": delta}))
+    return State.REFUNDING
+
+
+def refund_timeout(m: SessionMachine, ev: E.Timeout) -> State:
+    # The hoppers never answered: the citizen leaves with a voucher for all that is held.
+    m.emit(A.IssueVoucher(m.held_yen))
+    m.emit(A.Log("voucher", {"amount": m.held_yen}))
+    m.held_yen = 0
+    return m.finish()
+
+
+def fault_in_session(m: SessionMachine, ev: E.DeviceHealth) -> State:
+    changed = m.set_health(ev)
+    if ev.ok or not changed:
+        return m.state
+    m.emit(A.Log("device_fault", {"device": ev.device.value, "state": m.state.value}))
+    return m.end_session(notice="out_of_service")
+
+
+def health_record(m: SessionMachine, ev: E.DeviceHealth) -> State:
+    if m.set_health(ev) and not ev.ok:
+        m.emit(A.Log("device_fault", {"device": ev.device.value, "state": m.state.value}))
+    return m.state
+
+
+def health_at_rest(m: SessionMachine, ev: E.DeviceHealth) -> State:
+    if m.set_health(ev):
+        m.emit(A.Log("device_health", {"device": ev.device.value, "ok": int(ev.ok)}))
+    return m.rest_state()
+
+
+def tick_at_rest(m: SessionMachine, ev: E.Tick) -> State:
+    m.set_time(ev.now)
+    return m.rest_state()
+
+
+def tick_record(m: SessionMachine, ev: E.Tick) -> State:
+    # A session in progress is finished even if closing time passes meanwhile.
+    m.set_time(ev.now)
+    return m.state
+
+
+def track(m: SessionMachine, ev: Any) -> State:
+    m.track_items(ev)
+    return m.state
+
+
+def left_behind_check(m: SessionMachine, ev: Any) -> State:
+    m.track_items(ev)
+    if m.items_left():
+        return m.state
+    if m.state is State.LEFT_BEHIND_ALARM:
+        m.emit(A.StopAlarm())
+    for guide in A.Guide:
+        m.emit(A.SetGuide(guide, False))
+    m.emit(A.Log("left_behind_cleared", {"level": m.state.value}))
+    return m.rest_state()
+
+
+def left_behind_escalate(m: SessionMachine, ev: E.Timeout) -> State:
+    items = m.items_left()
+    m.emit(A.Log("left_behind", {"items": ",".join(items), "level": m.state.value}))
+    if m.state is State.LEFT_BEHIND_SCREEN:
+        m.announce_items()
+        return State.LEFT_BEHIND_VOICE
+    if m.state is State.LEFT_BEHIND_VOICE:
+        m.emit(A.SoundAlarm(A.AlarmPattern.LEFT_BEHIND))
+    m.announce_items()
+    return State.LEFT_BEHIND_ALARM
+
+
+def print_failed_repeat(m: SessionMachine, ev: E.Timeout) -> State:
+    m.emit(A.PlayVoice(A.VoicePrompt.PRINT_FAILED))
+    return State.PRINT_FAILED
+
+
+def clerk_requested(m: SessionMachine, ev: E.ClerkRequested) -> State:
+    return State.CLERK_PIN
+
+
+def clerk_pin_entered(m: SessionMachine, ev: E.ClerkPinEntered) -> State:
+    m.emit(A.CheckClerkPin(ev.pin))
+    return State.CLERK_CHECK
+
+
+def clerk_pin_checked(m: SessionMachine, ev: E.ClerkPinChecked) -> State:
+    m.emit(A.Log("clerk_login", {"ok": int(ev.ok)}))
+    return State.CLERK if ev.ok else State.CLERK_PIN
+
+
+def clerk_reprint(m: SessionMachine, ev: E.ClerkReprint) -> State:
+    if not m.pending_reprint:
+        return m.reject_input("nothing_to_reprint")
+    m.emit(A.Reprint(m.pending_reprint))
+    m.emit(A.Log("clerk_reprint", {"documents": len(m.pending_reprint)}))
+    return State.CLERK
+
+
+def clerk_printed(m: SessionMachine, ev: E.Printed) -> State:
+    m.emit(A.ReportPrintResult(m.pending_reprint, ok=True, reason="reprint"))
+    m.pending_reprint = ()
+    m.faults.discard(E.Device.PRINTER)
+    m.emit(A.StopAlarm())
+    return State.CLERK
+
+
+def clerk_print_failed(m: SessionMachine, ev: E.PrintFailed) -> State:
+    m.emit(A.Log("print_failed", {"reason": ev.reason, "documents": len(m.pending_reprint)}))
+    return State.CLERK
+
+
+def clerk_exit(m: SessionMachine, ev: Any) -> State:
+    m.emit(A.Log("clerk_logout", {}))
+    if m.pending_reprint:
+        return State.PRINT_FAILED
+    return m.finish()
+
+
+def back(target: State) -> Effect:
+    def effect(m: SessionMachine, ev: E.Back) -> State:
+        m.data.input_error = ""
+        return target
+
+    return effect
+
+
+def back_from_options(m: SessionMachine, ev: E.Back) -> State:
+    offer = m.current_offer()
+    return State.SUBJECT if offer and len(offer.members) > 1 else State.CERTIFICATE
+
+
+def back_from_copies(m: SessionMachine, ev: E.Back) -> State:
+    offer = m.current_offer()
+    if m.data.kind is CertificateType.JUMINHYO:
+        return State.OPTIONS
+    if offer and len(offer.fiscal_years) > 1:
+        return State.FISCAL_YEAR
+    return State.CERTIFICATE
+
+
+# --- the table ---------------------------------------------------------------------------
+
+
+def _rows() -> Iterable[Row]:
+    S = State
+
+    def row(state: State, event: type[E.Event], targets: Iterable[State], effect: Effect) -> Row:
+        return Row(state, event, frozenset(targets), effect)
+
+    notice_or = lambda *t: {S.NOTICE, *t}  # noqa: E731
+
+    # the main path, SPEC §2
+    yield row(S.IDLE, E.StartPressed, {S.LANGUAGE}, start)
+    yield row(S.LANGUAGE, E.LanguageChosen, {S.CARD, S.LANGUAGE}, choose_language)
+    yield row(S.CARD, E.CardInserted, notice_or(S.PIN), card_inserted)
+    yield row(S.CARD, E.CardRejected, notice_or(), card_rejected)
+    yield row(S.PIN, E.PinEntered, {S.PIN_CHECK}, pin_entered)
+    yield row(S.PIN_CHECK, E.PinAccepted, {S.AUTHENTICATING}, pin_accepted)
+    yield row(S.PIN_CHECK, E.PinWrong, notice_or(S.PIN), pin_wrong)
+    yield row(S.PIN_CHECK, E.CardBlocked, notice_or(), card_blocked)
+    yield row(S.PIN_CHECK, E.CardError, notice_or(), card_error)
+    yield row(S.AUTHENTICATING, E.ChallengeIssued, {S.AUTHENTICATING}, challenge_issued)
+    yield row(S.AUTHENTICATING, E.ChallengeSigned, {S.AUTHENTICATING}, challenge_signed)
+    yield row(S.AUTHENTICATING, E.CardError, notice_or(), card_error)
+    yield row(S.AUTHENTICATING, E.CardBlocked, notice_or(), card_blocked)
+    yield row(S.AUTHENTICATING, E.Authenticated, notice_or(S.CERTIFICATE), authenticated)
+    yield row(S.AUTHENTICATING, E.Refused, notice_or(), refused)
+    yield row(S.AUTHENTICATING, E.CenterUnavailable, notice_or(), center_unavailable)
+    for s in (S.PIN, S.PIN_CHECK, S.AUTHENTICATING):
+        yield row(s, E.CardRemoved, notice_or(), card_removed_mid_auth)
+    yield row(
+        S.CERTIFICATE,
+        E.CertificateChosen,
+        {S.SUBJECT, S.OPTIONS, S.FISCAL_YEAR, S.COPIES, S.CERTIFICATE},
+        certificate_chosen,
+    )
+    yield row(S.SUBJECT, E.SubjectsChosen, {S.OPTIONS, S.SUBJECT}, subjects_chosen)
+    yield row(S.SUBJECT, E.Back, {S.CERTIFICATE}, back(S.CERTIFICATE))
+    yield row(
+        S.OPTIONS, E.OptionsChosen, {S.MY_NUMBER_WARNING, S.COPIES, S.OPTIONS}, options_chosen
+    )
+    yield row(S.OPTIONS, E.Back, {S.SUBJECT, S.CERTIFICATE}, back_from_options)
+    yield row(S.MY_NUMBER_WARNING, E.WarningAcknowledged, {S.COPIES}, warning_acknowledged)
+    yield row(S.MY_NUMBER_WARNING, E.Back, {S.OPTIONS}, back(S.OPTIONS))
+    yield row(S.FISCAL_YEAR, E.FiscalYearChosen, {S.COPIES, S.FISCAL_YEAR}, fiscal_year_chosen)
+    yield row(S.FISCAL_YEAR, E.Back, {S.CERTIFICATE}, back(S.CERTIFICATE))
+    yield row(S.COPIES, E.CopiesChosen, {S.QUOTING, S.COPIES}, copies_chosen)
+    yield row(S.COPIES, E.Back, {S.OPTIONS, S.FISCAL_YEAR, S.CERTIFICATE}, back_from_copies)
+    yield row(S.QUOTING, E.QuoteReady, notice_or(S.FEE), quote_ready)
+    yield row(S.QUOTING, E.Refused, notice_or(), refused)
+    yield row(S.QUOTING, E.CenterUnavailable, notice_or(), center_unavailable)
+    yield row(S.FEE, E.FeeConfirmed, {S.PAYMENT}, fee_confirmed)
+    yield row(S.FEE, E.Back, {S.COPIES}, back(S.COPIES))
+    yield row(S.PAYMENT, E.MoneyInserted, {S.PAYMENT}, money_inserted)
+    yield row(S.PAYMENT, E.PaymentComplete, END_TARGETS | {S.ISSUING}, payment_complete)
+    yield row(S.ISSUING, E.Issued, END_TARGETS | {S.PRINTING}, issued)
+    yield row(S.ISSUING, E.Refused, END_TARGETS, issue_failed_refund)
+    yield row(S.ISSUING, E.CenterUnavailable, END_TARGETS, issue_failed_refund)
+    yield row(S.ISSUING, E.Timeout, END_TARGETS, issue_failed_refund)
+    yield row(S.PRINTING, E.PrintProgress, {S.PRINTING}, print_progress)
+    yield row(S.PRINTING, E.Printed, {S.COLLECT}, printed)
+    yield row(S.PRINTING, E.PrintFailed, {S.PRINT_FAILED}, print_failed)
+    yield row(
+        S.PRINTING,
+        E.Timeout,
+        {S.PRINT_FAILED},
+        lambda m, ev: print_failed(m, E.PrintFailed("timeout")),
+    )
+    yield row(S.PRINT_FAILED, E.Timeout, {S.PRINT_FAILED}, print_failed_repeat)
+    for ev_type in (E.CardRemoved, E.OutputTray, E.ChangeTray, E.NoticeAcknowledged):
+        yield row(S.COLLECT, ev_type, {S.COLLECT, S.THANKS}, collect_check)
+    yield row(S.COLLECT, E.Timeout, FINISH_TARGETS, collect_timeout)
+    yield row(S.THANKS, E.Timeout, FINISH_TARGETS, thanks_done)
+    yield row(S.THANKS, E.NoticeAcknowledged, FINISH_TARGETS, thanks_done)
+    yield row(S.NOTICE, E.NoticeAcknowledged, END_TARGETS, notice_done)
+    yield row(S.NOTICE, E.Timeout, END_TARGETS, notice_done)
+    yield row(S.REFUNDING, E.RefundDone, FINISH_TARGETS | {S.REFUNDING}, refund_done)
+    yield row(S.REFUNDING, E.MoneyInserted, {S.REFUNDING}, late_money)
+    yield row(S.REFUNDING, E.Timeout, FINISH_TARGETS, refund_timeout)
+
+    # cancel and walking away
+    for s in CANCELLABLE:
+        yield row(s, E.Cancel, END_TARGETS, cancel)
+    for s in CITIZEN_WAITING:
+        yield row(s, E.Timeout, END_TARGETS, walked_away)
+    for s in (S.PIN_CHECK, S.AUTHENTICATING, S.QUOTING):
+        yield row(s, E.Timeout, notice_or(), progress_timeout)
+
+    # devices and the center becoming (un)usable
+    for s in RESTING:
+        yield row(s, E.DeviceHealth, RESTING, health_at_rest)
+        yield row(s, E.Tick, RESTING, tick_at_rest)
+    for s in CANCELLABLE:
+        yield row(s, E.DeviceHealth, END_TARGETS | {s}, fault_in_session)
+    others = (
+        set(State) - RESTING - CANCELLABLE
+    )  # issuing, printing, collect...: finish first, then go out of service
+    for s in others:
+        yield row(s, E.DeviceHealth, {s}, health_record)
+    for s in set(State) - RESTING:
+        yield row(s, E.Tick, {s}, tick_record)
+
+    # card and trays: tracked everywhere, for the left-behind check at session end
+    tracked_elsewhere = set(State) - LEFT_BEHIND - {S.COLLECT}
+    for s in tracked_elsewhere:
+        for ev_type in (E.OutputTray, E.ChangeTray):
+            yield row(s, ev_type, {s}, track)
+        if s not in (S.PIN, S.PIN_CHECK, S.AUTHENTICATING):
+            yield row(s, E.CardRemoved, {s}, track)
+        if s is not S.CARD:
+            yield row(s, E.CardInserted, {s}, track)
+    for s in LEFT_BEHIND:
+        for lb_type in (E.CardRemoved, E.OutputTray, E.ChangeTray, E.CardInserted):
+            yield row(s, lb_type, RESTING | {s}, left_behind_check)
+        yield row(s, E.Timeout, {S.LEFT_BEHIND_VOICE, S.LEFT_BEHIND_ALARM}, left_behind_escalate)
+
+    # clerk mode
+    for s in RESTING | {S.PRINT_FAILED}:
+        yield row(s, E.ClerkRequested, {S.CLERK_PIN}, clerk_requested)
+    yield row(S.CLERK_PIN, E.ClerkPinEntered, {S.CLERK_CHECK}, clerk_pin_entered)
+    yield row(S.CLERK_CHECK, E.ClerkPinChecked, {S.CLERK, S.CLERK_PIN}, clerk_pin_checked)
+    yield row(S.CLERK, E.ClerkReprint, {S.CLERK}, clerk_reprint)
+    yield row(S.CLERK, E.Printed, {S.CLERK}, clerk_printed)
+    yield row(S.CLERK, E.PrintFailed, {S.CLERK}, clerk_print_failed)
+    for s in CLERK_STATES:
+        yield row(s, E.ClerkExit, FINISH_TARGETS | {S.PRINT_FAILED}, clerk_exit)
+        yield row(s, E.Timeout, FINISH_TARGETS | {S.PRINT_FAILED}, clerk_exit)
+
+
+def build_table() -> dict[tuple[State, type[E.Event]], Row]:
+    table: dict[tuple[State, type[E.Event]], Row] = {}
+    for r in _rows():
+        key = (r.state, r.event)
+        if key in table:
+            raise ValueError(f"two rows for {r.state.value} x {r.event.__name__}")
+        table[key] = r
+    return table
+
+
+TABLE = build_table()
+
+# Sanity of the state groups against the timeouts: every state outside rest waits on a timer.
+assert set(DEFAULT_TIMEOUTS) == set(State) - RESTING
+assert IN_SESSION <= set(DEFAULT_TIMEOUTS)

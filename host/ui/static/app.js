@@ -1,0 +1,294 @@
+// The kiosk screen: renders the view the session announces, sends the citizen's touches.
+// Every text comes from the catalogs (/i18n/<lang>.json); this file holds none of its own.
+"use strict";
+
+const S = {
+  view: null,
+  pad: 0,
+  cats: {},
+  langs: [],
+  errorKey: "",
+  picked: new Set(), // subjects or options being chosen on the current screen
+  ws: null,
+};
+
+const $ = (sel) => document.querySelector(sel);
+
+function t(key, params) {
+  const lang = (S.view && S.view.lang) || "ja";
+  const cat = S.cats[lang] || S.cats.ja || {};
+  let text = cat[key];
+  if (text === undefined) text = key; // visible, so a missing key is noticed
+  if (params) {
+    for (const [k, v] of Object.entries(params)) text = text.split("{" + k + "}").join(String(v));
+  }
+  return text;
+}
+
+function esc(s) {
+  return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+}
+
+function send(msg) {
+  if (S.ws && S.ws.readyState === WebSocket.OPEN) S.ws.send(JSON.stringify(msg));
+}
+
+function rawBtn(label, msg, cls, testid) {
+  return `<button class="${cls || ""}" data-testid="${testid}" data-send='${esc(JSON.stringify(msg))}'>${esc(label)}</button>`;
+}
+
+function btn(key, msg, cls, testid, params) {
+  return rawBtn(t(key, params), msg, cls, testid);
+}
+
+const cancelBtn = () => btn("btn.cancel", { event: "cancel" }, "danger", "cancel");
+const backBtn = () => btn("btn.back", { event: "back" }, "", "back");
+const spacer = () => "<span></span>";
+
+function spinner(key, params) {
+  return `<div class="center"><div class="spinner" data-testid="spinner"></div>
+    <h1 data-testid="progress">${esc(t(key, params))}</h1><p class="hint">${esc(t("progress.wait"))}</p></div>`;
+}
+
+function yen(n) {
+  return Number(n).toLocaleString("ja-JP");
+}
+
+function pinPad(titleKey, v) {
+  let dots = "";
+  for (let i = 0; i < 4; i++) dots += `<div class="dot ${i < S.pad ? "filled" : ""}" data-testid="pin-dot"></div>`;
+  let keys = "";
+  for (const d of ["1", "2", "3", "4", "5", "6", "7", "8", "9"]) keys += rawBtn(d, { event: "pin_digit", digit: d }, "", "pin-key-" + d);
+  keys += btn("btn.clear", { event: "pin_clear" }, "word", "pin-clear");
+  keys += rawBtn("0", { event: "pin_digit", digit: "0" }, "", "pin-key-0");
+  keys += `<button class="primary word" data-testid="pin-ok" data-send='{"event":"pin_submit"}' ${S.pad === 4 ? "" : "disabled"}>${esc(t("btn.confirm"))}</button>`;
+  let side = `<h1>${esc(t(titleKey))}</h1><div class="dots" data-testid="pin-dots">${dots}</div>`;
+  if (v.tries_left !== undefined && v.tries_left !== null) {
+    side += `<div class="tries ${v.tries_left <= 1 ? "low" : ""}" data-testid="tries-left">${esc(t("pin.tries_left", { n: v.tries_left }))}</div>`;
+    side += `<p class="hint">${esc(t("pin.lock_warning"))}</p>`;
+  }
+  if (v.pin_error) side += `<div class="panel alert" data-testid="pin-wrong">${esc(t("pin.wrong"))}</div>`;
+  return `<div class="pin-row"><div style="flex:1">${side}</div><div class="pad">${keys}</div></div>`;
+}
+
+function picker(kind, items, selectedKeyPrefix) {
+  // items: [{id, label, sub}] toggled locally, sent on "next"
+  return `<div class="grid two">${items
+    .map(
+      (it) => `<button class="choice ${S.picked.has(it.id) ? "on" : ""}" data-testid="${selectedKeyPrefix}-${esc(it.id)}" data-pick="${esc(it.id)}">${esc(it.label)}${it.sub ? `<small>${esc(it.sub)}</small>` : ""}</button>`
+    )
+    .join("")}</div>`;
+}
+
+const SCREENS = {
+  idle: () => ({
+    main: `<h1 class="center" style="font-size:52px;margin-top:40px">${esc(t("idle.title"))}</h1>
+      <p class="hint center">${esc(t("idle.hint"))}</p>
+      ${btn("btn.start", { event: "start" }, "primary big-start", "start")}
+      <p class="hint center">${esc(t("idle.touch"))}</p>`,
+  }),
+  language: () => ({
+    main: `<h1>${esc(t("language.title"))}</h1><div class="grid three">${S.langs
+      .map((l) => `<button class="choice" lang="${l.code}" data-testid="lang-${l.code}" data-send='${esc(JSON.stringify({ event: "language", lang: l.code }))}'>${esc(l.name)}</button>`)
+      .join("")}</div>`,
+    foot: cancelBtn() + spacer(),
+  }),
+  card: () => ({
+    main: `<h1>${esc(t("card.title"))}</h1><div class="card-art"></div><p class="hint center">${esc(t("card.hint"))}</p>`,
+    foot: cancelBtn() + spacer(),
+  }),
+  pin: (v) => ({ main: pinPad("pin.title", v), foot: cancelBtn() + spacer() }),
+  pin_check: () => ({ main: spinner("progress.pin_check"), foot: cancelBtn() + spacer() }),
+  authenticating: (v) => ({
+    main: spinner(v.auth_step === "sign" ? "progress.sign" : v.auth_step === "center" ? "progress.center" : "progress.challenge"),
+    foot: cancelBtn() + spacer(),
+  }),
+  certificate: (v) => ({
+    main: `<h1>${esc(t("certificate.title"))}</h1><div class="grid two">${(v.offers || [])
+      .map((o) => `<button class="choice" data-testid="cert-${o.kind}" data-send='${esc(JSON.stringify({ event: "certificate", kind: o.kind }))}'>${esc(t("cert." + o.kind))}<small>${esc(t("fee.per_copy", { yen: yen(o.fee_per_copy_yen) }))}</small></button>`)
+      .join("")}</div>`,
+    foot: cancelBtn() + spacer(),
+  }),
+  subject: (v) => ({
+    main: `<h1>${esc(t("subject.title"))}</h1><p class="hint">${esc(t("subject.hint"))}</p>${picker(
+      "subjects",
+      (v.members || []).map((m) => ({ id: m.id, label: m.name, sub: m.is_self ? t("subject.self") : "" })),
+      "member"
+    )}`,
+    foot: cancelBtn() + backBtn() + `<button class="primary" data-testid="next" data-next="subjects">${esc(t("btn.next"))}</button>`,
+  }),
+  options: (v) => ({
+    main: `<h1>${esc(t("options.title"))}</h1><p class="hint">${esc(t("options.hint"))}</p>${picker(
+      "options",
+      (v.allowed_options || []).map((o) => ({ id: o, label: t("option." + o) })),
+      "option"
+    )}`,
+    foot: cancelBtn() + backBtn() + `<button class="primary" data-testid="next" data-next="options">${esc(t("btn.next"))}</button>`,
+  }),
+  my_number_warning: () => ({
+    main: `<div class="panel warning"><h1>${esc(t("warning.title"))}</h1><p>${esc(t("warning.body"))}</p></div>`,
+    foot: cancelBtn() + backBtn() + btn("warning.accept", { event: "warning_ok" }, "primary", "warning-ok"),
+  }),
+  fiscal_year: (v) => ({
+    main: `<h1>${esc(t("year.title"))}</h1><div class="grid three">${(v.fiscal_years || [])
+      .map((y) => btn("year.label", { event: "year", year: y }, "choice", "year-" + y, { year: y }))
+      .join("")}</div>`,
+    foot: cancelBtn() + backBtn(),
+  }),
+  copies: (v) => {
+    let b = "";
+    for (let n = 1; n <= (v.max_copies || 1); n++) b += btn("copies.unit", { event: "copies", copies: n }, "choice center", "copies-" + n, { n });
+    return {
+      main: `<h1>${esc(t("copies.title"))}</h1><p class="hint">${esc(t("cert." + v.kind))} — ${esc(t("fee.per_copy", { yen: yen(v.fee_per_copy_yen) }))}</p><div class="grid five">${b}</div>`,
+      foot: cancelBtn() + backBtn(),
+    };
+  },
+  quoting: () => ({ main: spinner("progress.quoting"), foot: cancelBtn() + spacer() }),
+  fee: (v) => ({
+    main: `<h1>${esc(t("fee.title"))}</h1><div class="panel fee-table">
+      <div>${esc(t("cert." + v.kind))} × ${esc(t("fee.copies", { n: v.copies }))}</div>
+      <div class="total" data-testid="fee-total">${esc(t("fee.total", { yen: yen(v.fee_yen) }))}</div></div>
+      <div class="panel warning">${esc(t("fee.no_refund"))}</div>`,
+    foot: cancelBtn() + backBtn() + btn("fee.pay", { event: "fee_ok" }, "primary", "fee-ok"),
+  }),
+  payment: (v) => ({
+    main: `<h1>${esc(t("payment.title"))}</h1><div class="money">
+      <div class="panel"><div>${esc(t("payment.fee"))}</div><div class="amount" data-testid="pay-fee">${esc(t("payment.yen", { yen: yen(v.fee_yen) }))}</div></div>
+      <div class="panel"><div>${esc(t("payment.inserted"))}</div><div class="amount" data-testid="pay-inserted">${esc(t("payment.yen", { yen: yen(v.inserted_yen) }))}</div></div>
+      <div class="panel remaining"><div>${esc(t("payment.remaining"))}</div><div class="amount" data-testid="pay-remaining">${esc(t("payment.yen", { yen: yen(v.remaining_yen) }))}</div></div>
+      </div><p class="hint">${esc(t("payment.hint"))}</p>`,
+    foot: cancelBtn() + spacer(),
+  }),
+  refunding: (v) => ({
+    main: `${v.notice ? `<div class="panel alert" data-testid="notice">${esc(t("notice." + v.notice))}</div>` : ""}
+      <div class="center"><div class="spinner"></div><h1 data-testid="progress">${esc(t("refunding.title"))}</h1>
+      <p data-testid="refund">${esc(t("refunding.take", { yen: yen(v.refund_yen) }))}</p></div>`,
+  }),
+  issuing: () => ({ main: spinner("progress.issuing") }),
+  printing: (v) => {
+    const pct = v.pages ? Math.round((100 * v.page) / v.pages) : 5;
+    return {
+      main: `<div class="center"><h1 data-testid="progress">${esc(t("printing.title"))}</h1>
+        <div class="spinner"></div><div class="bar"><div style="width:${pct}%"></div></div>
+        <p data-testid="pages">${v.pages ? esc(t("printing.page", { page: v.page, pages: v.pages })) : ""}</p></div>`,
+    };
+  },
+  print_failed: () => ({
+    main: `<div class="panel alert"><h1>${esc(t("print_failed.title"))}</h1><p data-testid="notice">${esc(t("print_failed.body"))}</p></div>`,
+  }),
+  collect: () => ({
+    main: `<h1>${esc(t("collect.title"))}</h1><p class="hint">${esc(t("collect.hint"))}</p>
+      <div class="items">${["card", "pages", "change", "receipt"].map((i) => `<div class="item" data-testid="item-${i}">${esc(t("item." + i))}</div>`).join("")}</div>`,
+  }),
+  thanks: () => ({ main: `<h1 class="center" style="font-size:56px;margin-top:160px">${esc(t("thanks.title"))}</h1>` }),
+  notice: (v) => ({
+    main: `<div class="panel alert"><h1>${esc(t("notice.title"))}</h1><p data-testid="notice">${esc(t("notice." + v.notice))}</p>
+      ${v.notice.startsWith("refusal_") ? `<p data-testid="counter"><b>${esc(t("notice.counter"))}</b></p>` : ""}</div>`,
+    foot: spacer() + btn("btn.ok", { event: "notice_ok" }, "primary", "notice-ok"),
+  }),
+  left_behind: (v) => ({
+    main: `<h1 data-testid="left-behind">${esc(t("left_behind.title"))}</h1><p class="hint">${esc(t("left_behind.body"))}</p>
+      <div class="items">${(v.items || []).map((i) => `<div class="item left" data-testid="item-${i}">${esc(t("item." + i))}</div>`).join("")}</div>`,
+  }),
+  closed: () => ({
+    main: `<div class="center" style="margin-top:120px"><h1 data-testid="closed">${esc(t("closed.title"))}</h1>
+      <p style="font-size:40px">${esc(t("closed.hours"))}</p><p class="hint">${esc(t("closed.maintenance"))}</p></div>`,
+  }),
+  out_of_service: () => ({
+    main: `<div class="center" style="margin-top:120px"><h1 data-testid="oos">${esc(t("oos.title"))}</h1><p>${esc(t("oos.body"))}</p></div>`,
+  }),
+  clerk_pin: (v) => ({ main: pinPad("clerk.pin", v), foot: btn("clerk.exit", { event: "clerk_exit" }, "", "clerk-exit") + spacer() }),
+  clerk_check: () => ({ main: spinner("clerk.checking") }),
+  clerk: (v) => ({
+    main: `<h1>${esc(t("clerk.title"))}</h1><div class="panel"><b>${esc(t("clerk.devices"))}</b>
+      <ul class="devices" data-testid="devices">${
+        v.faults.length ? v.faults.map((f) => `<li class="bad">${esc(t("device." + f))}</li>`).join("") : `<li>${esc(t("clerk.all_ok"))}</li>`
+      }</ul><p data-testid="reprint-pending">${esc(t("clerk.reprint_pending", { n: v.reprint_pending || 0 }))}</p></div>`,
+    foot: btn("clerk.exit", { event: "clerk_exit" }, "", "clerk-exit") + btn("clerk.reprint", { event: "clerk_reprint" }, "primary", "clerk-reprint"),
+  }),
+};
+SCREENS.left_behind_screen = SCREENS.left_behind;
+SCREENS.left_behind_voice = SCREENS.left_behind;
+SCREENS.left_behind_alarm = SCREENS.left_behind;
+
+function render() {
+  const v = S.view;
+  if (!v) return;
+  const fn = SCREENS[v.screen];
+  const out = fn ? fn(v) : { main: `<h1>${esc(v.screen)}</h1>` };
+  document.documentElement.lang = v.lang || "ja";
+  $("#title").textContent = t("app.title");
+  const screen = $("#screen");
+  screen.dataset.screen = v.screen;
+  screen.dataset.version = v.version;
+  screen.innerHTML = out.main;
+  $("#bottom").innerHTML = out.foot || "";
+  const errKey = S.errorKey || (v.input_error ? "error." + v.input_error : "");
+  const err = $("#error");
+  err.hidden = !errKey;
+  err.textContent = errKey ? t(errKey, { max: v.max_copies || 10 }) : "";
+}
+
+function onView(v) {
+  const prev = S.view;
+  if (!prev || prev.screen !== v.screen) {
+    S.picked = new Set(v.screen === "options" ? v.options || [] : []);
+    S.errorKey = "";
+  }
+  S.view = v;
+  render();
+}
+
+document.addEventListener("click", (e) => {
+  const el = e.target.closest("button");
+  if (!el || el.disabled) return;
+  if (el.dataset.send) {
+    S.errorKey = "";
+    send(JSON.parse(el.dataset.send));
+  } else if (el.dataset.pick) {
+    const id = el.dataset.pick;
+    if (S.picked.has(id)) S.picked.delete(id);
+    else S.picked.add(id);
+    el.classList.toggle("on", S.picked.has(id));
+  } else if (el.dataset.next === "subjects") {
+    send({ event: "subjects", ids: [...S.picked] });
+  } else if (el.dataset.next === "options") {
+    send({ event: "options", options: [...S.picked] });
+  } else if (el.id === "clerk-key") {
+    send({ event: "clerk" });
+  }
+});
+
+function connect() {
+  const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");
+  S.ws = ws;
+  ws.onopen = () => $("#link").classList.remove("down");
+  ws.onclose = () => {
+    $("#link").classList.add("down");
+    setTimeout(connect, 1000);
+  };
+  ws.onmessage = (m) => {
+    const msg = JSON.parse(m.data);
+    if (msg.type === "view") onView(msg);
+    else if (msg.type === "pad") {
+      S.pad = msg.count;
+      if (S.view && (S.view.screen === "pin" || S.view.screen === "clerk_pin")) render();
+    } else if (msg.type === "error") {
+      S.errorKey = msg.key;
+      render();
+    }
+    document.body.dataset.ready = "1";
+  };
+}
+
+async function init() {
+  S.langs = await (await fetch("/i18n/languages")).json();
+  await Promise.all(
+    S.langs.map(async (l) => {
+      S.cats[l.code] = await (await fetch(`/i18n/${l.code}.json`)).json();
+    })
+  );
+  connect();
+}
+
+init();

@@ -1,0 +1,1 @@
+"""Japanese voice guidance: the prompt catalog, its pre-rendered WAVs and a player."""
