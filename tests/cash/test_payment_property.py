@@ -3,6 +3,7 @@ dry, every transaction balances and the journal matches the money the devices mo
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -47,7 +48,8 @@ def test_every_transaction_balances(
             poll_interval_s=0.005,
             hopper_poll_s=0.002,
         )
-        journal = Journal(tmp_path / f"j-{id(offer)}.db")
+        # Examples share tmp_path; id() values are reused, so name each journal uniquely.
+        journal = Journal(tmp_path / f"j-{uuid.uuid4().hex}.db")
         devices = open_devices(cfg)
         try:
             desk = CashDesk(journal, devices, cfg)
