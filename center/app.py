@@ -36,13 +36,13 @@ class ChallengeOut(Strict):
 
 
 class AuthenticateIn(Strict):
-    challenge_id: Annotated[str, Field(min_length=1, max_length=64)]
-    card_certificate: Annotated[str, Field(min_length=1, max_length=12000)] = Field(
-        description="the card's user-authentication certificate, PEM or base64 DER"
-    )
-    signature: Annotated[str, Field(min_length=1, max_length=1024)] = Field(
-        description="base64 RSA PKCS#1 v1.5 signature over DigestInfo(SHA-256(challenge))"
-    )
+    challenge_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")]
+    card_certificate: Annotated[
+        str, Field(min_length=1, max_length=12000, pattern=r"^[A-Za-z0-9+/=\s-]+$")
+    ] = Field(description="the card's user-authentication certificate, PEM or base64 DER")
+    signature: Annotated[
+        str, Field(min_length=1, max_length=1024, pattern=r"^[A-Za-z0-9+/=]+$")
+    ] = Field(description="base64 RSA PKCS#1 v1.5 signature over DigestInfo(SHA-256(challenge))")
 
 
 class SessionOut(Strict):
@@ -99,7 +99,8 @@ def refusal_response(r: Refusal) -> JSONResponse:
 
 
 class BodyLimit:
-    """Refuse bodies over the limit before they are read into memory."""
+    """Refuse bodies over the limit before the application sees them. Bodies are small
+    (a few KiB), so the whole body is read first and then handed on in one piece."""
 
     def __init__(self, app: Any, limit: int) -> None:
         self.app, self.limit = app, limit
@@ -108,29 +109,32 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = dict(scope["headers"]).get(b"content-length")
         too_big = refusal_response(Refusal(Reason.BODY_TOO_LARGE, 413))
+        length = dict(scope["headers"]).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.limit):
             await too_big(scope, receive, send)
             return
-        seen = 0
-
-        async def limited() -> Any:
-            nonlocal seen
+        body = bytearray()
+        while True:
             message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise _TooLarge
-            return message
+            if message["type"] != "http.request":  # the client went away
+                return
+            body += message.get("body", b"")
+            if len(body) > self.limit:
+                await too_big(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        delivered = False
 
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await too_big(scope, receive, send)
+        async def replay() -> Any:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
 
-
-class _TooLarge(Exception):
-    pass
+        await self.app(scope, replay, send)
 
 
 def create_app(config: CenterConfig) -> FastAPI:
@@ -183,7 +187,7 @@ def create_app(config: CenterConfig) -> FastAPI:
         try:
             signature = base64.b64decode(body.signature, validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise Refusal(Reason.BAD_REQUEST, 422, "signature is not base64") from exc
+            raise Refusal(Reason.SIGNATURE_INVALID, 403, "signature is not base64") from exc
         return SessionOut(**center.authenticate(kiosk_id, body.challenge_id, cert, signature))
 
     @app.get("/v1/session/menu", responses=ERRORS)

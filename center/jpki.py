@@ -41,13 +41,13 @@ def parse_certificate(text: str) -> x509.Certificate:
     """PEM or base64 DER, as the kiosk read it from EF 000A."""
     raw = text.strip().encode("ascii", "replace")
     if len(raw) > MAX_CERT_BYTES * 2:
-        raise Refusal(Reason.CARD_MALFORMED, 400, "certificate too large")
+        raise Refusal(Reason.CARD_MALFORMED, 403, "certificate too large")
     try:
         if raw.startswith(b"-----BEGIN"):
             return x509.load_pem_x509_certificate(raw)
         return x509.load_der_x509_certificate(base64.b64decode(raw, validate=True))
     except (ValueError, binascii.Error) as exc:
-        raise Refusal(Reason.CARD_MALFORMED, 400, "unreadable certificate") from exc
+        raise Refusal(Reason.CARD_MALFORMED, 403, "unreadable certificate") from exc
 
 
 @dataclass
@@ -119,7 +119,7 @@ def verify_card(
         raise Refusal(Reason.CARD_REVOKED)
     key = cert.public_key()
     if not isinstance(key, rsa.RSAPublicKey):
-        raise Refusal(Reason.CARD_MALFORMED, 400, "not an RSA key")
+        raise Refusal(Reason.CARD_MALFORMED, 403, "not an RSA key")
     try:
         key.verify(signature, challenge, padding.PKCS1v15(), hashes.SHA256())
     except InvalidSignature as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ class Live:
     state: Path
     db_url: str
     engine: Engine
+    day: date  # the center's (shifted) today in Japan
 
 
 @pytest.fixture(scope="session")
@@ -53,10 +55,10 @@ def _db_url(backend: str, state: Path, request: pytest.FixtureRequest) -> str:
 def live(request: pytest.FixtureRequest, center_state: Path) -> Iterator[Live]:
     backend = str(request.param)
     db_url = _db_url(backend, center_state, request)
-    clock = demo.service_morning().isoformat()
-    with RunningCenter(center_state, "--clock", clock, workers=2, db=db_url) as run:
+    clock = demo.service_morning()
+    with RunningCenter(center_state, "--clock", clock.isoformat(), workers=2, db=db_url) as run:
         engine = make_engine(db_url)
         try:
-            yield Live(backend, run.url, center_state, db_url, engine)
+            yield Live(backend, run.url, center_state, db_url, engine, clock.date())
         finally:
             engine.dispose()

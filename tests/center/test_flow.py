@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures as cf
+import csv
+import io
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from center import models
+from center.admin_ops import ledger_csv
 from center.simkiosk import Card, KioskSession, Refused, client
 from documents.model import CertificateDocument
 from documents.signing import verify_payload
@@ -83,6 +87,13 @@ def test_household_menu_and_issue_signed_documents(live: Live, kiosk: KioskSessi
             .all()
         )
     assert sorted(fees) == [200, 200, 200, 200]
+    with Session(live.engine) as db:
+        report = ledger_csv(db, "999001", live.day)
+    rows = list(csv.reader(io.StringIO(report)))
+    mine = [r for r in rows if r[2] in numbers]
+    assert len(mine) == 4 and {r[1] for r in mine} == {"demo-kiosk"}
+    assert {r[4] for r in mine} == {"issue"} and rows[-1][0] == "total"
+    assert int(rows[-1][5]) == sum(int(r[5]) for r in rows[1:-1])
 
 
 def test_foreign_resident_options(live: Live, kiosk: KioskSession) -> None:
