@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="kofu bench center", description=__doc__)
     p.add_argument("--kiosks", type=int, default=8, help="concurrent simulated kiosks")
-    p.add_argument("--flows", type=int, default=15, help="citizen flows per kiosk")
+    p.add_argument("--flows", type=int, default=10, help="citizen flows per kiosk")
     p.add_argument("--workers", type=int, default=2, help="center worker processes")
     p.add_argument("--no-postgres", action="store_true")
     args = p.parse_args(argv)

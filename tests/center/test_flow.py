@@ -5,17 +5,20 @@ from __future__ import annotations
 import base64
 import concurrent.futures as cf
 import csv
+import hashlib
 import io
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from center import models
 from center.admin_ops import ledger_csv
+from center.pki import DemoJpki
 from center.simkiosk import Card, KioskSession, Refused, client
 from documents.model import CertificateDocument
 from documents.signing import verify_payload
@@ -302,3 +305,57 @@ def test_other_residents_identifiers_refused(live: Live, kiosk: KioskSession) ->
     with pytest.raises(Refused) as exc:
         kiosk.pay(quote)
     assert exc.value.error == "order_unknown"
+
+
+def test_card_from_another_ca_refused(live: Live, kiosk: KioskSession, tmp_path: Path) -> None:
+    other = DemoJpki(tmp_path)
+    other.ensure_ca()
+    other.issue_card("stranger")
+    with pytest.raises(Refused) as exc:
+        kiosk.login(Card.load(other.card("stranger")))
+    assert exc.value.error == "card_untrusted"
+
+
+def test_expired_session_refused(live: Live, kiosk: KioskSession) -> None:
+    kiosk.login(card(live, "sato"))
+    kiosk.menu()
+    with live.engine.begin() as db:
+        db.execute(
+            update(models.Session)
+            .where(models.Session.token_sha256 == hashlib.sha256(kiosk.token.encode()).hexdigest())
+            .values(expires_at=datetime(2000, 1, 1, tzinfo=UTC))
+        )
+    with pytest.raises(Refused) as exc:
+        kiosk.menu()
+    assert exc.value.status == 401 and exc.value.error == "session_invalid"
+
+
+def test_maintenance_window_closes_the_service(live: Live, kiosk: KioskSession) -> None:
+    with Session(live.engine) as db, db.begin():
+        db.add(
+            models.MaintenanceWindow(
+                municipality_code="999002",
+                starts_at=datetime(2000, 1, 1, tzinfo=UTC),
+                ends_at=datetime(2100, 1, 1, tzinfo=UTC),
+                note="test",
+            )
+        )
+    try:
+        with pytest.raises(Refused) as exc:
+            kiosk.login(card(live, "wakaba"))
+        assert exc.value.error == "maintenance"
+        kiosk.login(card(live, "sato"))  # the other municipality is open
+    finally:
+        with live.engine.begin() as db:
+            db.execute(
+                delete(models.MaintenanceWindow).where(models.MaintenanceWindow.note == "test")
+            )
+
+
+def test_print_result_only_for_own_kiosk(live: Live, kiosk: KioskSession) -> None:
+    kiosk.login(card(live, "sato"))
+    number = kiosk.pay(kiosk.order([{"type": "juminhyo"}]))["certificates"][0]["certificate_number"]
+    with client(live.url, live.state, "demo-kiosk-2") as other:
+        resp = other.post(f"/v1/certificates/{number}/print-result", json={"ok": False})
+    assert resp.status_code == 404 and resp.json()["error"] == "certificate_unknown"
+    assert kiosk.print_result(number, True)["print_status"] == "ok"
