@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from center.clock import Clock
 from center.config import CenterConfig
-from center.db import make_engine, session_factory
+from center.db import make_engine, read_only, session_factory
 from center.jpki import TrustStore, parse_certificate
 from center.reasons import Reason, Refusal
 from center.service import MAX_COPIES, Center
@@ -141,7 +141,13 @@ def create_app(config: CenterConfig) -> FastAPI:
     engine = make_engine(config.db_url)
     trust = TrustStore(config.jpki_ca_files, config.jpki_crl_files)
     trust.refresh()
-    center = Center(config, session_factory(engine), trust, Clock(config.clock_offset_s))
+    center = Center(
+        config,
+        session_factory(engine),
+        session_factory(read_only(engine)),
+        trust,
+        Clock(config.clock_offset_s),
+    )
 
     app = FastAPI(
         title="kofu issuance center",

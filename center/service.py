@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from cryptography import x509
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
 
@@ -81,6 +81,7 @@ def char_fields(r: models.Resident, head_name: str | None) -> dict[str, str | No
 class Center:
     config: CenterConfig
     sessions: sessionmaker[DbSession]
+    readers: sessionmaker[DbSession]  # read-only transactions
     trust: TrustStore
     clock: Clock
 
@@ -90,7 +91,7 @@ class Center:
         if not cert_der:
             raise Refusal(Reason.KIOSK_UNKNOWN, 403)
         digest = hashlib.sha256(cert_der).hexdigest()
-        with self.sessions() as db:
+        with self.readers() as db:
             kiosk = db.scalar(select(models.Kiosk).where(models.Kiosk.cert_sha256 == digest))
             if kiosk is None or not kiosk.active:
                 raise Refusal(Reason.KIOSK_UNKNOWN, 403)
@@ -101,8 +102,16 @@ class Center:
     def challenge(self, kiosk_id: int) -> dict[str, Any]:
         nonce = secrets.token_bytes(32)
         cid = secrets.token_hex(16)
-        expires = self.clock.now() + timedelta(seconds=self.config.challenge_ttl_s)
+        now = self.clock.now()
+        expires = now + timedelta(seconds=self.config.challenge_ttl_s)
         with self.sessions.begin() as db:
+            # spent and expired challenges are worthless: keep the table small
+            db.execute(
+                delete(models.Challenge).where(
+                    models.Challenge.kiosk_id == kiosk_id,
+                    models.Challenge.expires_at < now - timedelta(minutes=10),
+                )
+            )
             db.add(models.Challenge(id=cid, nonce=nonce, kiosk_id=kiosk_id, expires_at=expires))
         return {
             "challenge_id": cid,
@@ -527,14 +536,14 @@ class Center:
     # --- public keys -------------------------------------------------------------------
 
     def public_keys(self) -> dict[str, str]:
-        with self.sessions() as db:
+        with self.readers() as db:
             return {
                 m.code: base64.b64encode(m.public_key).decode()
                 for m in db.scalars(select(models.Municipality)).all()
             }
 
     def seal_png(self, code: str) -> bytes:
-        with self.sessions() as db:
+        with self.readers() as db:
             muni = db.get(models.Municipality, code)
             if muni is None:
                 raise Refusal(Reason.BAD_REQUEST, 404, "unknown municipality")
