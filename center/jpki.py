@@ -59,12 +59,27 @@ class TrustStore:
     crl_files: tuple[str, ...]
     cas: list[x509.Certificate] = field(default_factory=list)
     crls: list[x509.CertificateRevocationList] = field(default_factory=list)
-    _stamp: tuple[float, ...] = ()
+    _stamp: tuple[int, ...] = ()
 
     def refresh(self) -> None:
-        stamp = tuple(os.stat(p).st_mtime_ns for p in (*self.ca_files, *self.crl_files))
+        try:
+            stamp = tuple(os.stat(p).st_mtime_ns for p in (*self.ca_files, *self.crl_files))
+        except OSError:
+            if not self._stamp:
+                raise
+            log.warning("JPKI trust files unreadable; keeping the last good set")
+            return
         if stamp == self._stamp:
             return
+        try:
+            self._load(stamp)
+        except (OSError, ValueError):
+            if not self._stamp:
+                raise  # at start: refuse to run without a usable trust store
+            # a half-written or bad CRL while running: keep checking against the last good one
+            log.warning("new JPKI CA/CRL files rejected; keeping the last good set")
+
+    def _load(self, stamp: tuple[int, ...]) -> None:
         cas = [
             cert
             for path in self.ca_files

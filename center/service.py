@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import logging
 import secrets
 from dataclasses import dataclass
@@ -459,8 +460,6 @@ class Center:
         }
 
     def _cert_view(self, db: DbSession, c: models.Certificate) -> dict[str, Any]:
-        import json
-
         muni = db.get(models.Municipality, c.municipality_code)
         assert muni is not None
         view: dict[str, Any] = {

@@ -122,3 +122,23 @@ def test_pem_and_der_forms_agree(jpki: DemoJpki) -> None:
     _, cert = load_pair(jpki.card("good"))
     der = base64.b64encode(cert.public_bytes(Encoding.DER)).decode()
     assert parse_certificate(der) == parse_certificate(cert_pem(cert).decode())
+
+
+def test_bad_crl_refused_at_start_and_ignored_later(tmp_path: Path) -> None:
+    import os
+    import time
+
+    j = DemoJpki(tmp_path)
+    j.ensure_ca()
+    good = j.crl.read_bytes()
+    j.crl.write_text("not a CRL")
+    with pytest.raises(ValueError):
+        trust(j).refresh()
+    j.crl.write_bytes(good)
+    ts = trust(j)
+    ts.refresh()
+    j.crl.write_text("half-written")
+    future = time.time() + 5
+    os.utime(j.crl, (future, future))
+    ts.refresh()  # keeps the last good set instead of failing every authentication
+    assert len(ts.crls) == 1
