@@ -58,6 +58,12 @@ def main(argv: list[str]) -> int:
     g.add_argument("--municipality", required=True)
     g.add_argument("--date", type=date.fromisoformat, default=None)
 
+    w = sub.add_parser("maintenance", help="close a municipality's kiosk service for a while")
+    w.add_argument("--municipality", required=True)
+    w.add_argument("--from", dest="start", type=datetime.fromisoformat, required=True)
+    w.add_argument("--to", dest="end", type=datetime.fromisoformat, required=True)
+    w.add_argument("--note", default="")
+
     sub.add_parser("public-keys", help="municipality signing public keys (JSON)")
 
     args = p.parse_args(argv)
@@ -117,6 +123,19 @@ def main(argv: list[str]) -> int:
             elif args.cmd == "ledger":
                 day = args.date or datetime.now(JST).date()
                 sys.stdout.write(admin_ops.ledger_csv(db, args.municipality, day))
+            elif args.cmd == "maintenance":
+                start, end = (
+                    t if t.tzinfo else t.replace(tzinfo=JST) for t in (args.start, args.end)
+                )
+                if end <= start or db.get(models.Municipality, args.municipality) is None:
+                    raise ValueError("unknown municipality or empty window")
+                db.add(
+                    models.MaintenanceWindow(
+                        municipality_code=args.municipality, starts_at=start, ends_at=end,
+                        note=args.note,
+                    )
+                )  # fmt: skip
+                print(f"maintenance {start.isoformat()} - {end.isoformat()}")
             elif args.cmd == "public-keys":
                 keys = {
                     m.code: base64.b64encode(m.public_key).decode()

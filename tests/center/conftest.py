@@ -28,6 +28,7 @@ class Live:
     db_url: str
     engine: Engine
     day: date  # the center's (shifted) today in Japan
+    output: list[str]  # everything the center printed or logged so far
 
 
 @pytest.fixture(scope="session")
@@ -59,6 +60,6 @@ def live(request: pytest.FixtureRequest, center_state: Path) -> Iterator[Live]:
     with RunningCenter(center_state, "--clock", clock.isoformat(), workers=2, db=db_url) as run:
         engine = make_engine(db_url)
         try:
-            yield Live(backend, run.url, center_state, db_url, engine, clock.date())
+            yield Live(backend, run.url, center_state, db_url, engine, clock.date(), run.output)
         finally:
             engine.dispose()

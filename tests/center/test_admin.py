@@ -16,6 +16,7 @@ from sqlalchemy import select
 from center import admin_cli, models
 from center.cli import build_config
 from center.cli import main as center_main
+from center.clock import JST
 from center.db import make_engine, migrate, session_factory
 from center.demo import LONG_ADDRESS
 from center.pki import CenterPki, DemoJpki, load_pair
@@ -81,6 +82,20 @@ def test_admin_commands_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture
         assert db.scalar(select(models.CardRevocation.reason)) == "lost"
         fees = db.scalars(select(models.Fee.kiosk_fee)).all()
         assert set(fees) == {250}
+    engine.dispose()
+
+    rc, _ = admin(st, "maintenance", "--municipality", "999100", "--from", "2026-02-01T01:00",
+                  "--to", "2026-02-01T05:00", "--note", "upgrade", capsys=capsys)  # fmt: skip
+    assert rc == 0
+    rc, _ = admin(st, "maintenance", "--municipality", "999100", "--from", "2026-02-01T05:00",
+                  "--to", "2026-02-01T01:00", capsys=capsys)  # fmt: skip
+    assert rc == 1
+    engine = make_engine(f"sqlite:///{st / 'center.db'}")
+    with session_factory(engine)() as db:
+        window = db.scalar(select(models.MaintenanceWindow).where(
+            models.MaintenanceWindow.note == "upgrade"))  # fmt: skip
+        assert window is not None and window.starts_at is not None
+        assert window.starts_at.astimezone(JST).hour == 1
     engine.dispose()
 
     rc, out = admin(st, "public-keys", capsys=capsys)

@@ -7,6 +7,9 @@ import concurrent.futures as cf
 import json
 import random
 
+from sqlalchemy import select
+
+from center import models
 from center.simkiosk import Card, KioskSession, client
 from documents.model import CertificateDocument
 
@@ -74,3 +77,15 @@ def test_concurrent_sessions_never_mix_residents(live: Live) -> None:
         futures = [pool.submit(one_citizen, live, kiosk, label, 2) for kiosk, label in jobs]
         problems = [p for f in futures for p in f.result()]
     assert problems == []
+
+
+def test_center_output_names_nobody(live: Live) -> None:
+    """Runs after the flows above: the center's log carries no names or My Numbers."""
+    one_citizen(live, "demo-kiosk", "taro", 1)
+    text = "".join(live.output)
+    assert "listening on" in text
+    for name in ALL_NAMES:
+        assert name not in text
+    with live.engine.connect() as db:
+        numbers = db.execute(select(models.Resident.my_number)).scalars().all()
+    assert numbers and not [n for n in numbers if n and n in text]
