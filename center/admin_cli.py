@@ -17,6 +17,7 @@ from center.cli import DEFAULT_STATE
 from center.clock import JST
 from center.config import default_db_url
 from center.db import make_engine, migrate, session_factory
+from center.demo import RESIDENTS
 from center.pki import CenterPki
 
 
@@ -47,7 +48,9 @@ def main(argv: list[str]) -> int:
 
     c = sub.add_parser("register-card", help="map a card certificate (PEM) to a resident")
     c.add_argument("certificate", type=Path)
-    c.add_argument("--my-number", required=True, help="the resident's My Number")
+    who = c.add_mutually_exclusive_group(required=True)
+    who.add_argument("--my-number", help="the resident's My Number")
+    who.add_argument("--demo-resident", help="a demo resident's label (e.g. taro), for the sim")
     c.add_argument("--issued-on", type=date.fromisoformat, default=None)
 
     v = sub.add_parser("revoke-card", help="revoke a card certificate at this center")
@@ -107,11 +110,19 @@ def main(argv: list[str]) -> int:
                 print(f"kiosk {args.code}: {pki.kiosk(args.code).with_suffix('.pem')}")
             elif args.cmd == "register-card":
                 cert = x509.load_pem_x509_certificate(args.certificate.read_bytes())
-                resident = db.scalar(
-                    select(models.Resident).where(models.Resident.my_number == args.my_number)
-                )
+                if args.demo_resident:
+                    person = next((r for r in RESIDENTS if r.label == args.demo_resident), None)
+                    where = (
+                        (models.Resident.name == person.name)
+                        & (models.Resident.municipality_code == person.muni)
+                        if person
+                        else models.Resident.id.is_(None)
+                    )
+                else:
+                    where = models.Resident.my_number == args.my_number
+                resident = db.scalar(select(models.Resident).where(where))
                 if resident is None:
-                    print("kofu center admin: no resident with that My Number", file=sys.stderr)
+                    print("kofu center admin: no such resident", file=sys.stderr)
                     return 1
                 issued = args.issued_on or cert.not_valid_before_utc.astimezone(JST).date()
                 admin_ops.register_card(db, resident, cert, issued)

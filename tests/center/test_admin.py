@@ -17,6 +17,7 @@ from center import admin_cli, models
 from center.cli import build_config
 from center.cli import main as center_main
 from center.clock import JST
+from center.config import CenterConfig
 from center.db import make_engine, migrate, session_factory
 from center.demo import LONG_ADDRESS
 from center.pki import CenterPki, DemoJpki, load_pair
@@ -108,6 +109,35 @@ def test_admin_commands_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture
     assert table[-1] == ["total", "", "", "", "0", "0"]
 
 
+@pytest.fixture(scope="module")
+def demo_config(tmp_path_factory: pytest.TempPathFactory) -> CenterConfig:
+    import argparse
+
+    state = tmp_path_factory.mktemp("demo")
+    args = argparse.Namespace(state=str(state), db=None, jpki_ca=None, jpki_crl=None,
+                              no_demo=False, clock=None)  # fmt: skip
+    config = build_config(args)
+    prepare(config)
+    return config
+
+
+def test_register_card_for_a_demo_resident(
+    demo_config: CenterConfig, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """How the card simulator's card gets a resident: by demo label."""
+    state = Path(demo_config.state_dir)
+    sim_ca = DemoJpki(tmp_path / "card-sim")
+    sim_ca.ensure_ca()
+    sim_ca.issue_card("virtual")
+    pem = str(sim_ca.card("virtual").with_suffix(".pem"))
+    rc, out = admin(state, "register-card", pem, "--demo-resident", "sato",
+                    "--issued-on", "2026-01-01", capsys=capsys)  # fmt: skip
+    assert rc == 0 and "registered" in out
+    rc, _ = admin(state, "register-card", pem, "--demo-resident", "nobody",
+                  capsys=capsys)  # fmt: skip
+    assert rc == 1
+
+
 def test_migrations_match_models(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
     migrate(engine)
@@ -118,13 +148,8 @@ def test_migrations_match_models(tmp_path: Path) -> None:
     assert diff == []
 
 
-def test_prepare_creates_demo_once(tmp_path: Path) -> None:
-    import argparse
-
-    args = argparse.Namespace(state=str(tmp_path / "s"), db=None, jpki_ca=None, jpki_crl=None,
-                              no_demo=False, clock=None)  # fmt: skip
-    config = build_config(args)
-    prepare(config)
+def test_prepare_creates_demo_once(demo_config: CenterConfig) -> None:
+    config = demo_config
     prepare(config)  # a second start adds nothing
     engine = make_engine(config.db_url)
     with session_factory(engine)() as db:
