@@ -1,0 +1,161 @@
+"""`kofu center admin <command>`: operators' commands on a center's database and state."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+from cryptography import x509
+from sqlalchemy import select
+
+from center import admin_ops, models
+from center.cli import DEFAULT_STATE
+from center.clock import JST
+from center.config import default_db_url
+from center.db import make_engine, migrate, session_factory
+from center.demo import RESIDENTS
+from center.pki import CenterPki
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="kofu center admin")
+    p.add_argument("--state", default=DEFAULT_STATE)
+    p.add_argument("--db", default=None)
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    sub.add_parser("init", help="create TLS material and the schema (no demo data)")
+
+    m = sub.add_parser("create-municipality")
+    m.add_argument("--code", required=True)
+    m.add_argument("--name", required=True)
+    m.add_argument("--mayor-title", required=True)
+    m.add_argument("--mayor-name", required=True)
+    m.add_argument("--kiosk-fee", type=int, required=True)
+    m.add_argument("--counter-fee", type=int, required=True)
+    m.add_argument("--seal", type=Path, help="PNG of the official seal (default: drawn)")
+
+    r = sub.add_parser("import-residents", help="CSV with a header row; see admin_ops")
+    r.add_argument("--municipality", required=True)
+    r.add_argument("csv", type=Path)
+
+    k = sub.add_parser("register-kiosk", help="issue a kiosk client certificate and register it")
+    k.add_argument("code")
+    k.add_argument("--location", default="")
+
+    c = sub.add_parser("register-card", help="map a card certificate (PEM) to a resident")
+    c.add_argument("certificate", type=Path)
+    who = c.add_mutually_exclusive_group(required=True)
+    who.add_argument("--my-number", help="the resident's My Number")
+    who.add_argument("--demo-resident", help="a demo resident's label (e.g. taro), for the sim")
+    c.add_argument("--issued-on", type=date.fromisoformat, default=None)
+
+    v = sub.add_parser("revoke-card", help="revoke a card certificate at this center")
+    v.add_argument("certificate", type=Path)
+    v.add_argument("--reason", default="")
+
+    g = sub.add_parser("ledger", help="daily ledger CSV for one municipality")
+    g.add_argument("--municipality", required=True)
+    g.add_argument("--date", type=date.fromisoformat, default=None)
+
+    w = sub.add_parser("maintenance", help="close a municipality's kiosk service for a while")
+    w.add_argument("--municipality", required=True)
+    w.add_argument("--from", dest="start", type=datetime.fromisoformat, required=True)
+    w.add_argument("--to", dest="end", type=datetime.fromisoformat, required=True)
+    w.add_argument("--note", default="")
+
+    sub.add_parser("public-keys", help="municipality signing public keys (JSON)")
+
+    args = p.parse_args(argv)
+    state = Path(args.state).resolve()
+    pki = CenterPki(state)
+    pki.ensure()
+    engine = make_engine(args.db or default_db_url(state))
+    migrate(engine)
+    sessions = session_factory(engine)
+    try:
+        with sessions.begin() as db:
+            if args.cmd == "init":
+                print(f"state {state} ready")
+            elif args.cmd == "create-municipality":
+                admin_ops.create_municipality(
+                    db, args.code, args.name, args.mayor_title, args.mayor_name,
+                    args.kiosk_fee, args.counter_fee,
+                    args.seal.read_bytes() if args.seal else None,
+                )  # fmt: skip
+                print(f"municipality {args.code} created")
+            elif args.cmd == "import-residents":
+                reports = admin_ops.import_residents(
+                    db, args.municipality, args.csv.read_text(encoding="utf-8")
+                )
+                for rep in reports:
+                    print(
+                        json.dumps(
+                            {
+                                "row": rep.row,
+                                "status": rep.status,
+                                "fields": list(rep.fields),
+                                "message": rep.message,
+                            }
+                        )
+                    )
+                bad = sum(1 for rep in reports if rep.status != "imported")
+                print(json.dumps({"rows": len(reports), "not_clean": bad}))
+            elif args.cmd == "register-kiosk":
+                cert = pki.issue_kiosk(args.code)
+                admin_ops.register_kiosk(db, args.code, cert, args.location)
+                print(f"kiosk {args.code}: {pki.kiosk(args.code).with_suffix('.pem')}")
+            elif args.cmd == "register-card":
+                cert = x509.load_pem_x509_certificate(args.certificate.read_bytes())
+                if args.demo_resident:
+                    person = next((r for r in RESIDENTS if r.label == args.demo_resident), None)
+                    where = (
+                        (models.Resident.name == person.name)
+                        & (models.Resident.municipality_code == person.muni)
+                        if person
+                        else models.Resident.id.is_(None)
+                    )
+                else:
+                    where = models.Resident.my_number == args.my_number
+                resident = db.scalar(select(models.Resident).where(where))
+                if resident is None:
+                    print("kofu center admin: no such resident", file=sys.stderr)
+                    return 1
+                issued = args.issued_on or cert.not_valid_before_utc.astimezone(JST).date()
+                admin_ops.register_card(db, resident, cert, issued)
+                print(f"card {cert.serial_number:x} registered to resident {resident.uid}")
+            elif args.cmd == "revoke-card":
+                cert = x509.load_pem_x509_certificate(args.certificate.read_bytes())
+                admin_ops.revoke_card(db, cert, args.reason, datetime.now(JST))
+                print(f"card {cert.serial_number:x} revoked")
+            elif args.cmd == "ledger":
+                day = args.date or datetime.now(JST).date()
+                sys.stdout.write(admin_ops.ledger_csv(db, args.municipality, day))
+            elif args.cmd == "maintenance":
+                start, end = (
+                    t if t.tzinfo else t.replace(tzinfo=JST) for t in (args.start, args.end)
+                )
+                if end <= start or db.get(models.Municipality, args.municipality) is None:
+                    raise ValueError("unknown municipality or empty window")
+                db.add(
+                    models.MaintenanceWindow(
+                        municipality_code=args.municipality, starts_at=start, ends_at=end,
+                        note=args.note,
+                    )
+                )  # fmt: skip
+                print(f"maintenance {start.isoformat()} - {end.isoformat()}")
+            elif args.cmd == "public-keys":
+                keys = {
+                    m.code: base64.b64encode(m.public_key).decode()
+                    for m in db.scalars(select(models.Municipality))
+                }
+                print(json.dumps(keys))
+    except ValueError as exc:
+        print(f"kofu center admin: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    return 0

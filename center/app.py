@@ -1,0 +1,253 @@
+"""The HTTP API (FastAPI; OpenAPI at /openapi.json). Thin: validation and mapping of typed
+refusals to responses; the flow lives in :mod:`center.service`."""
+
+# No `from __future__ import annotations`: FastAPI must see the local dependency aliases.
+
+import base64
+import binascii
+import logging
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from center.clock import Clock
+from center.config import CenterConfig
+from center.db import make_engine, read_only, session_factory
+from center.jpki import TrustStore, parse_certificate
+from center.reasons import Reason, Refusal
+from center.service import MAX_COPIES, Center
+from center.tls import client_cert_der
+from documents.model import CertificateType, JuminhyoOption
+
+log = logging.getLogger(__name__)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ChallengeOut(Strict):
+    challenge_id: str
+    challenge: str = Field(description="32 random bytes, base64")
+    expires_at: str
+
+
+class AuthenticateIn(Strict):
+    challenge_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")]
+    card_certificate: Annotated[
+        str, Field(min_length=1, max_length=12000, pattern=r"^[A-Za-z0-9+/=\s-]+$")
+    ] = Field(description="the card's user-authentication certificate, PEM or base64 DER")
+    signature: Annotated[
+        str, Field(min_length=1, max_length=1024, pattern=r"^[A-Za-z0-9+/=]+$")
+    ] = Field(description="base64 RSA PKCS#1 v1.5 signature over DigestInfo(SHA-256(challenge))")
+
+
+class SessionOut(Strict):
+    session_token: str
+    expires_at: str
+
+
+class OrderLineIn(Strict):
+    type: CertificateType
+    copies: Annotated[int, Field(ge=1, le=MAX_COPIES)] = 1
+    member_ids: Annotated[list[Annotated[str, Field(max_length=40)]], Field(max_length=10)] = []
+    options: Annotated[list[JuminhyoOption], Field(max_length=6)] = []
+    fiscal_year: Annotated[int, Field(ge=1900, le=2200)] | None = None
+
+
+class OrderIn(Strict):
+    lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=10)]
+
+
+class PaymentIn(Strict):
+    idempotency_key: Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+    amount: Annotated[int, Field(ge=0, le=1_000_000)]
+
+
+class PrintResultIn(Strict):
+    ok: bool
+    error: Annotated[str, Field(max_length=200)] = ""
+
+
+class ReprintIn(Strict):
+    clerk_id: Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class ErrorOut(Strict):
+    error: str
+    message_ja: str
+    message_en: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 413, 422)
+}
+
+
+def refusal_response(r: Refusal) -> JSONResponse:
+    return JSONResponse(
+        status_code=r.status,
+        content={
+            "error": r.reason.value,
+            "message_ja": r.reason.message_ja,
+            "message_en": r.reason.message_en,
+        },
+    )
+
+
+class BodyLimit:
+    """Refuse bodies over the limit before the application sees them. Bodies are small
+    (a few KiB), so the whole body is read first and then handed on in one piece."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_big = refusal_response(Refusal(Reason.BODY_TOO_LARGE, 413))
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            await too_big(scope, receive, send)
+            return
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            body += message.get("body", b"")
+            if len(body) > self.limit:
+                await too_big(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        delivered = False
+
+        async def replay() -> Any:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def create_app(config: CenterConfig) -> FastAPI:
+    engine = make_engine(config.db_url)
+    trust = TrustStore(config.jpki_ca_files, config.jpki_crl_files)
+    trust.refresh()
+    center = Center(
+        config,
+        session_factory(engine),
+        session_factory(read_only(engine)),
+        trust,
+        Clock(config.clock_offset_s),
+    )
+
+    app = FastAPI(
+        title="kofu issuance center",
+        version="1",
+        description="Card authentication, eligibility, fees and certificate issuance for "
+        "kiosks. Every call needs a kiosk client certificate (mutual TLS).",
+    )
+    app.state.center = center
+
+    @app.exception_handler(Refusal)
+    async def _refused(_request: Request, exc: Refusal) -> JSONResponse:
+        log.info("refused: %s", exc.reason.value)
+        return refusal_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # the validator's detail may echo input (a name, a number): keep it out of responses
+        return refusal_response(Refusal(Reason.BAD_REQUEST, 422))
+
+    def kiosk(request: Request) -> int:
+        return center.kiosk_for(client_cert_der(request.scope))
+
+    Kiosk = Annotated[int, Depends(kiosk)]
+
+    def bearer(authorization: Annotated[str | None, Header()] = None) -> str:
+        if not authorization or not authorization.startswith("Bearer "):
+            raise Refusal(Reason.SESSION_INVALID, 401)
+        return authorization[len("Bearer ") :]
+
+    Token = Annotated[str, Depends(bearer)]
+
+    @app.get("/v1/health")
+    def health(kiosk_id: Kiosk) -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/v1/challenge", responses=ERRORS)
+    def challenge(kiosk_id: Kiosk) -> ChallengeOut:
+        return ChallengeOut(**center.challenge(kiosk_id))
+
+    @app.post("/v1/authenticate", responses=ERRORS)
+    def authenticate(body: AuthenticateIn, kiosk_id: Kiosk) -> SessionOut:
+        cert = parse_certificate(body.card_certificate)
+        try:
+            signature = base64.b64decode(body.signature, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise Refusal(Reason.SIGNATURE_INVALID, 403, "signature is not base64") from exc
+        return SessionOut(**center.authenticate(kiosk_id, body.challenge_id, cert, signature))
+
+    @app.get("/v1/session/menu", responses=ERRORS)
+    def menu(kiosk_id: Kiosk, token: Token) -> dict[str, Any]:
+        return center.menu(kiosk_id, token)
+
+    @app.delete("/v1/session", status_code=204, responses=ERRORS)
+    def end_session(kiosk_id: Kiosk, token: Token) -> Response:
+        center.end_session(kiosk_id, token)
+        return Response(status_code=204)
+
+    @app.post("/v1/session/orders", responses=ERRORS)
+    def order(body: OrderIn, kiosk_id: Kiosk, token: Token) -> dict[str, Any]:
+        lines = [line.model_dump(mode="json") for line in body.lines]
+        return center.order(kiosk_id, token, lines)
+
+    @app.post("/v1/session/orders/{order_id}/payment", responses=ERRORS)
+    def pay(
+        order_id: Annotated[str, Field(max_length=64)],
+        body: PaymentIn,
+        kiosk_id: Kiosk,
+        token: Token,
+    ) -> dict[str, Any]:
+        return center.pay(kiosk_id, token, order_id, body.idempotency_key, body.amount)
+
+    @app.post("/v1/certificates/{number}/print-result", responses=ERRORS)
+    def print_result(
+        number: Annotated[str, Field(max_length=40)], body: PrintResultIn, kiosk_id: Kiosk
+    ) -> dict[str, Any]:
+        return center.print_result(kiosk_id, number, body.ok, body.error)
+
+    @app.post("/v1/certificates/{number}/reprint", responses=ERRORS)
+    def reprint(
+        number: Annotated[str, Field(max_length=40)], body: ReprintIn, kiosk_id: Kiosk
+    ) -> dict[str, Any]:
+        return center.reprint(kiosk_id, number, body.clerk_id)
+
+    @app.get("/v1/public-keys")
+    def public_keys(kiosk_id: Kiosk) -> dict[str, str]:
+        """Raw Ed25519 public keys (base64) by municipality code, for verifiers."""
+        return center.public_keys()
+
+    @app.get(
+        "/v1/municipalities/{code}/seal.png",
+        response_class=Response,
+        responses={200: {"content": {"image/png": {}}}, **ERRORS},
+    )
+    def seal(code: Annotated[str, Field(max_length=6)], kiosk_id: Kiosk) -> Response:
+        return Response(center.seal_png(code), media_type="image/png")
+
+    return app
+
+
+def app_from_env() -> Any:
+    """uvicorn factory for worker processes."""
+    config = CenterConfig.from_env()
+    return BodyLimit(create_app(config), config.max_body_bytes)

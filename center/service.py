@@ -1,0 +1,549 @@
+"""The center's flow over the database: challenge, authenticate, menu, order, payment and
+issue, print results and clerk reprints.
+
+Every function takes the requesting kiosk (from its verified client certificate) and, inside
+a session, loads the resident from the session row only; request bodies never name the
+applicant. One database transaction per call.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from cryptography import x509
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import sessionmaker
+
+from center import issuing, models
+from center.clock import Clock
+from center.config import CenterConfig
+from center.jpki import TrustStore, verify_card
+from center.reasons import Reason, Refusal
+from center.rules import ResidentFacts, Window, check_resident, over_limit, service_refusal
+from documents.model import CertificateType, JuminhyoOption
+
+log = logging.getLogger(__name__)
+
+MAX_COPIES = 10
+JAPANESE_OPTIONS = (JuminhyoOption.HOUSEHOLD, JuminhyoOption.MY_NUMBER, JuminhyoOption.HONSEKI)
+FOREIGN_OPTIONS = (
+    JuminhyoOption.HOUSEHOLD,
+    JuminhyoOption.MY_NUMBER,
+    JuminhyoOption.NATIONALITY,
+    JuminhyoOption.RESIDENCE_CARD,
+    JuminhyoOption.RESIDENCE_STATUS,
+)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def facts(r: models.Resident, head_name: str | None) -> ResidentFacts:
+    return ResidentFacts(
+        birth_date=r.birth_date,
+        registered=r.registered,
+        moved_out=r.moved_out,
+        move_out_filed=r.move_out_filed,
+        support_measures=r.support_measures,
+        deceased=r.deceased,
+        gaiji_pending=r.gaiji_pending,
+        moved_in=r.moved_in,
+        fields=char_fields(r, head_name),
+    )
+
+
+def char_fields(r: models.Resident, head_name: str | None) -> dict[str, str | None]:
+    return {
+        "address": r.address,
+        "household_head": head_name,
+        "name": r.name,
+        "alias": r.alias,
+        "relationship": r.relationship,
+        "honseki": r.honseki,
+        "hittosha": r.hittosha,
+        "nationality": r.nationality,
+        "article_30_45": r.article_30_45,
+        "residence_status": r.residence_status,
+        "period_of_stay": r.period_of_stay,
+        "previous_address": r.previous_address,
+    }
+
+
+@dataclass
+class Center:
+    config: CenterConfig
+    sessions: sessionmaker[DbSession]
+    readers: sessionmaker[DbSession]  # read-only transactions
+    trust: TrustStore
+    clock: Clock
+
+    # --- kiosk identity ------------------------------------------------------------------
+
+    def kiosk_for(self, cert_der: bytes | None) -> int:
+        if not cert_der:
+            raise Refusal(Reason.KIOSK_UNKNOWN, 403)
+        digest = hashlib.sha256(cert_der).hexdigest()
+        with self.readers() as db:
+            kiosk = db.scalar(select(models.Kiosk).where(models.Kiosk.cert_sha256 == digest))
+            if kiosk is None or not kiosk.active:
+                raise Refusal(Reason.KIOSK_UNKNOWN, 403)
+            return kiosk.id
+
+    # --- 1. challenge ----------------------------------------------------------------------
+
+    def challenge(self, kiosk_id: int) -> dict[str, Any]:
+        nonce = secrets.token_bytes(32)
+        cid = secrets.token_hex(16)
+        now = self.clock.now()
+        expires = now + timedelta(seconds=self.config.challenge_ttl_s)
+        with self.sessions.begin() as db:
+            # spent and expired challenges are worthless: keep the table small
+            db.execute(
+                delete(models.Challenge).where(
+                    models.Challenge.kiosk_id == kiosk_id,
+                    models.Challenge.expires_at < now - timedelta(minutes=10),
+                )
+            )
+            db.add(models.Challenge(id=cid, nonce=nonce, kiosk_id=kiosk_id, expires_at=expires))
+        return {
+            "challenge_id": cid,
+            "challenge": base64.b64encode(nonce).decode(),
+            "expires_at": expires.isoformat(),
+        }
+
+    # --- 2. authenticate ---------------------------------------------------------------
+
+    def authenticate(
+        self, kiosk_id: int, challenge_id: str, cert: x509.Certificate, signature: bytes
+    ) -> dict[str, Any]:
+        now = self.clock.now()
+        with self.sessions.begin() as db:
+            ch = db.get(models.Challenge, challenge_id)
+            if ch is None:
+                raise Refusal(Reason.CHALLENGE_UNKNOWN)
+            if ch.kiosk_id != kiosk_id:
+                raise Refusal(Reason.CHALLENGE_OTHER_KIOSK)
+            # Spend the challenge before anything else can fail: single use, even on refusal.
+            spent = db.execute(
+                update(models.Challenge)
+                .where(models.Challenge.id == challenge_id, models.Challenge.used.is_(False))
+                .values(used=True)
+            )
+            if spent.rowcount != 1:  # type: ignore[attr-defined]
+                raise Refusal(Reason.CHALLENGE_USED)
+            if now >= ch.expires_at:
+                raise Refusal(Reason.CHALLENGE_EXPIRED)
+            nonce = ch.nonce
+        # the spent challenge is committed; a refusal below cannot un-spend it
+        ident = verify_card(self.trust, cert, nonce, signature, now)
+        with self.sessions.begin() as db:
+            if db.scalar(
+                select(models.CardRevocation.id).where(
+                    models.CardRevocation.issuer_dn == ident.issuer_dn,
+                    models.CardRevocation.serial == ident.serial_hex,
+                )
+            ):
+                raise Refusal(Reason.CARD_REVOKED)
+            card = db.scalar(
+                select(models.CardCertificate).where(
+                    models.CardCertificate.issuer_dn == ident.issuer_dn,
+                    models.CardCertificate.serial == ident.serial_hex,
+                )
+            )
+            if card is None:
+                raise Refusal(Reason.CARD_UNREGISTERED)
+            today = self.clock.today()
+            if today <= card.issued_on:
+                raise Refusal(Reason.CARD_TOO_NEW)
+            resident = db.get(models.Resident, card.resident_id)
+            assert resident is not None
+            self._check_service(db, resident.municipality_code)
+            check_resident(facts(resident, self._head_name(db, resident)), today)
+            token = secrets.token_urlsafe(32)
+            expires = now + timedelta(seconds=self.config.session_ttl_s)
+            db.add(
+                models.Session(
+                    token_sha256=_hash(token),
+                    kiosk_id=kiosk_id,
+                    resident_id=resident.id,
+                    expires_at=expires,
+                )
+            )
+            return {"session_token": token, "expires_at": expires.isoformat()}
+
+    def _head_name(self, db: DbSession, r: models.Resident) -> str | None:
+        if r.household_id is None:
+            return None
+        hh = db.get(models.Household, r.household_id)
+        return hh.head_name if hh else None
+
+    def _check_service(self, db: DbSession, muni_code: str) -> models.Municipality:
+        muni = db.get(models.Municipality, muni_code)
+        assert muni is not None
+        windows = [
+            Window(w.yearly_from, w.yearly_to, w.starts_at, w.ends_at)
+            for w in db.scalars(
+                select(models.MaintenanceWindow).where(
+                    models.MaintenanceWindow.municipality_code == muni_code
+                )
+            )
+        ]
+        reason = service_refusal(self.clock.now(), muni.opens, muni.closes, windows)
+        if reason is not None:
+            raise Refusal(reason)
+        return muni
+
+    # --- session -----------------------------------------------------------------------
+
+    def _session(self, db: DbSession, kiosk_id: int, token: str) -> models.Session:
+        sess = db.scalar(select(models.Session).where(models.Session.token_sha256 == _hash(token)))
+        now = self.clock.now()
+        if sess is None or sess.ended or sess.kiosk_id != kiosk_id or now >= sess.expires_at:
+            raise Refusal(Reason.SESSION_INVALID, 401)
+        sess.expires_at = now + timedelta(seconds=self.config.session_ttl_s)
+        return sess
+
+    def end_session(self, kiosk_id: int, token: str) -> None:
+        with self.sessions.begin() as db:
+            self._session(db, kiosk_id, token).ended = True
+
+    # --- 3. menu -----------------------------------------------------------------------
+
+    def _members(self, db: DbSession, me: models.Resident) -> list[models.Resident]:
+        """Self first, then the household members whose 住民票 the kiosk may print."""
+        if me.household_id is None:
+            return [me]
+        head = self._head_name(db, me)
+        today = self.clock.today()
+        others = db.scalars(
+            select(models.Resident)
+            .where(models.Resident.household_id == me.household_id, models.Resident.id != me.id)
+            .order_by(models.Resident.id)
+        ).all()
+        keep = [
+            r
+            for r in others
+            if r.registered
+            and not (r.moved_out or r.move_out_filed or r.deceased or r.support_measures)
+            and not r.gaiji_pending
+            and r.moved_in != today
+            and not over_limit(char_fields(r, head))
+        ]
+        return [me, *keep]
+
+    def menu(self, kiosk_id: int, token: str) -> dict[str, Any]:
+        with self.sessions.begin() as db:
+            sess = self._session(db, kiosk_id, token)
+            me = db.get(models.Resident, sess.resident_id)
+            assert me is not None
+            muni = self._check_service(db, me.municipality_code)
+            fees = self._fees(db, muni.code)
+            members = self._members(db, me)
+            years = self._fiscal_years(db, me.id)
+            has_seal = db.get(models.SealRegistration, me.id) is not None
+            menu: dict[str, Any] = {
+                "municipality": {"code": muni.code, "name": muni.name},
+                "applicant": {"member_id": me.uid, "name": me.name},
+                "juminhyo": {
+                    "fee": fees[CertificateType.JUMINHYO],
+                    "members": [
+                        {
+                            "member_id": m.uid,
+                            "name": m.name,
+                            "self": m.id == me.id,
+                            "options": [str(o) for o in self._options(m)],
+                        }
+                        for m in members
+                    ],
+                },
+                "inkan": {"fee": fees[CertificateType.INKAN]} if has_seal else None,
+                "shotoku": (
+                    {"fee": fees[CertificateType.SHOTOKU], "fiscal_years": years} if years else None
+                ),
+                "shotoku_kazei": (
+                    {"fee": fees[CertificateType.SHOTOKU_KAZEI], "fiscal_years": years}
+                    if years
+                    else None
+                ),
+                "max_copies": MAX_COPIES,
+            }
+            return menu
+
+    @staticmethod
+    def _options(r: models.Resident) -> tuple[JuminhyoOption, ...]:
+        return FOREIGN_OPTIONS if r.foreign else JAPANESE_OPTIONS
+
+    def _fees(self, db: DbSession, code: str) -> dict[CertificateType, int]:
+        rows = db.scalars(select(models.Fee).where(models.Fee.municipality_code == code)).all()
+        return {CertificateType(f.cert_type): f.kiosk_fee for f in rows}
+
+    def _fiscal_years(self, db: DbSession, resident_id: int) -> list[int]:
+        return sorted(
+            db.scalars(
+                select(models.IncomeRecord.fiscal_year).where(
+                    models.IncomeRecord.resident_id == resident_id
+                )
+            ).all(),
+            reverse=True,
+        )
+
+    # --- 4. order and quote ------------------------------------------------------------
+
+    def order(self, kiosk_id: int, token: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
+        with self.sessions.begin() as db:
+            sess = self._session(db, kiosk_id, token)
+            me = db.get(models.Resident, sess.resident_id)
+            assert me is not None
+            muni = self._check_service(db, me.municipality_code)
+            fees = self._fees(db, muni.code)
+            members = {m.uid: m for m in self._members(db, me)}
+            years = set(self._fiscal_years(db, me.id))
+            quoted: list[dict[str, Any]] = []
+            for line in lines:
+                kind = CertificateType(line["type"])
+                copies = int(line["copies"])
+                if not 1 <= copies <= MAX_COPIES:
+                    raise Refusal(Reason.ORDER_INVALID, 422, "copies out of range")
+                out: dict[str, Any] = {"type": str(kind), "copies": copies}
+                if kind is CertificateType.JUMINHYO:
+                    ids = list(line.get("member_ids") or [me.uid])
+                    if len(set(ids)) != len(ids):
+                        raise Refusal(Reason.ORDER_INVALID, 422, "member listed twice")
+                    if any(i not in members for i in ids):
+                        # an identifier outside the applicant's household: never served
+                        raise Refusal(Reason.NOT_PERMITTED, 403)
+                    options = {JuminhyoOption(o) for o in line.get("options") or ()}
+                    allowed = {o for i in ids for o in self._options(members[i])}
+                    if not options <= allowed:
+                        raise Refusal(Reason.ORDER_INVALID, 422, "option not available")
+                    out["member_ids"] = [i for i in members if i in ids]  # household order
+                    out["options"] = sorted(str(o) for o in options)
+                elif line.get("member_ids") not in (None, [], [me.uid]):
+                    raise Refusal(Reason.NOT_PERMITTED, 403)  # self only
+                elif kind is CertificateType.INKAN:
+                    if db.get(models.SealRegistration, me.id) is None:
+                        raise Refusal(Reason.ORDER_INVALID, 422, "no registered seal")
+                else:
+                    year = line.get("fiscal_year")
+                    if year not in years:
+                        raise Refusal(Reason.ORDER_INVALID, 422, "fiscal year not on record")
+                    out["fiscal_year"] = year
+                out["fee_per_copy"] = fees[kind]
+                out["amount"] = fees[kind] * copies
+                quoted.append(out)
+            total = sum(int(q["amount"]) for q in quoted)
+            oid = secrets.token_hex(16)
+            db.add(
+                models.Order(
+                    id=oid,
+                    session_id=sess.id,
+                    kiosk_id=kiosk_id,
+                    resident_id=me.id,
+                    municipality_code=muni.code,
+                    lines=quoted,
+                    total=total,
+                    created_at=self.clock.now(),
+                )
+            )
+            return {"order_id": oid, "lines": quoted, "total": total, "currency": "JPY"}
+
+    # --- 5. payment and issue ----------------------------------------------------------
+
+    def pay(
+        self, kiosk_id: int, token: str, order_id: str, key: str, amount: int
+    ) -> dict[str, Any]:
+        with self.sessions.begin() as db:
+            sess = self._session(db, kiosk_id, token)
+            order = db.get(models.Order, order_id)
+            if order is None or order.session_id != sess.id:
+                raise Refusal(Reason.ORDER_UNKNOWN, 404)
+            if amount != order.total:
+                raise Refusal(Reason.PAYMENT_MISMATCH, 409)
+            # Atomic claim: of concurrent confirmations exactly one flips quoted -> paid.
+            claimed = db.execute(
+                update(models.Order)
+                .where(models.Order.id == order_id, models.Order.status == "quoted")
+                .values(status="paid", idempotency_key=key, paid_at=self.clock.now())
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                db.refresh(order)
+                if order.idempotency_key != key:
+                    raise Refusal(Reason.ALREADY_PAID, 409)
+                return self._issued(db, order)  # a retry: the same certificates again
+            db.refresh(order)
+            self._issue(db, order)
+            return self._issued(db, order)
+
+    def _issue(self, db: DbSession, order: models.Order) -> None:
+        me = db.get(models.Resident, order.resident_id)
+        muni = db.get(models.Municipality, order.municipality_code)
+        assert me is not None and muni is not None
+        today = self.clock.today()
+        now = self.clock.now()
+        head = self._head_name(db, me)
+        members = {m.uid: m for m in self._members(db, me)}
+        position = 0
+        for line in order.lines:
+            kind = CertificateType(str(line["type"]))
+            for _ in range(int(str(line["copies"]))):
+                position += 1
+                number = f"{muni.code}-{today:%Y%m%d}-{secrets.token_hex(6).upper()}"
+                if kind is CertificateType.JUMINHYO:
+                    ids = [str(i) for i in line["member_ids"]]  # type: ignore[attr-defined]
+                    opts = frozenset(JuminhyoOption(str(o)) for o in line["options"])  # type: ignore[attr-defined]
+                    chosen = [members[i] for i in ids if i in members]
+                    if len(chosen) != len(ids):  # a member left the household since the quote
+                        raise Refusal(Reason.ORDER_INVALID, 409, "household changed")
+                    doc = issuing.juminhyo(number, muni, chosen, head, opts, today)
+                    subject = chosen[0]
+                elif kind is CertificateType.INKAN:
+                    seal = db.get(models.SealRegistration, me.id)
+                    assert seal is not None
+                    doc = issuing.inkan(number, muni, me, seal, today)
+                    subject = me
+                else:
+                    rec = db.get(models.IncomeRecord, (me.id, int(str(line["fiscal_year"]))))
+                    assert rec is not None
+                    with_tax = kind is CertificateType.SHOTOKU_KAZEI
+                    doc = issuing.income(number, muni, me, rec, with_tax, today)
+                    subject = me
+                fee = int(str(line["fee_per_copy"]))
+                db.add(
+                    models.Certificate(
+                        number=number,
+                        order_id=order.id,
+                        position=position,
+                        kiosk_id=order.kiosk_id,
+                        resident_id=me.id,
+                        subject_id=subject.id,
+                        municipality_code=muni.code,
+                        cert_type=str(kind),
+                        document_json=doc.canonical_json(),
+                        payload=issuing.sign(doc, muni),
+                        fee=fee,
+                        issued_at=now,
+                    )
+                )
+                db.flush()
+                db.add(
+                    models.LedgerEntry(
+                        municipality_code=muni.code,
+                        kiosk_id=order.kiosk_id,
+                        certificate_number=number,
+                        cert_type=str(kind),
+                        kind="issue",
+                        fee=fee,
+                        at=now,
+                    )
+                )
+        log.info("order %s issued at kiosk %d, total %d", order.id, order.kiosk_id, order.total)
+
+    def _issued(self, db: DbSession, order: models.Order) -> dict[str, Any]:
+        certs = db.scalars(
+            select(models.Certificate)
+            .where(models.Certificate.order_id == order.id)
+            .order_by(models.Certificate.position)
+        ).all()
+        return {
+            "order_id": order.id,
+            "total": order.total,
+            "certificates": [self._cert_view(db, c) for c in certs],
+        }
+
+    def _cert_view(self, db: DbSession, c: models.Certificate) -> dict[str, Any]:
+        muni = db.get(models.Municipality, c.municipality_code)
+        assert muni is not None
+        view: dict[str, Any] = {
+            "certificate_number": c.number,
+            "type": c.cert_type,
+            "fee": c.fee,
+            "document": json.loads(c.document_json),
+            "payload_b64": base64.b64encode(c.payload).decode(),
+            "issuer_seal_png_b64": base64.b64encode(muni.seal_png).decode(),
+        }
+        if c.cert_type == CertificateType.INKAN:
+            seal = db.get(models.SealRegistration, c.resident_id)
+            assert seal is not None
+            view["seal_image_png_b64"] = base64.b64encode(seal.image_png).decode()
+        return view
+
+    # --- 6. print result and clerk reprint -----------------------------------------------
+
+    def _kiosk_cert(self, db: DbSession, kiosk_id: int, number: str) -> models.Certificate:
+        cert = db.get(models.Certificate, number)
+        if cert is None or cert.kiosk_id != kiosk_id:
+            raise Refusal(Reason.CERTIFICATE_UNKNOWN, 404)
+        return cert
+
+    def print_result(self, kiosk_id: int, number: str, ok: bool, error: str) -> dict[str, Any]:
+        with self.sessions.begin() as db:
+            cert = self._kiosk_cert(db, kiosk_id, number)
+            cert.print_status = "ok" if ok else "failed"
+            db.add(
+                models.AuditEntry(
+                    at=self.clock.now(),
+                    kiosk_id=kiosk_id,
+                    action="print_ok" if ok else "print_failed",
+                    certificate_number=number,
+                    detail=error[:200],
+                )
+            )
+            return {"certificate_number": number, "print_status": cert.print_status}
+
+    def reprint(self, kiosk_id: int, number: str, clerk_id: str) -> dict[str, Any]:
+        with self.sessions.begin() as db:
+            cert = self._kiosk_cert(db, kiosk_id, number)
+            if cert.print_status != "failed":
+                raise Refusal(Reason.REPRINT_NOT_ALLOWED, 409)
+            cert.print_status = "pending"
+            cert.reprints += 1
+            now = self.clock.now()
+            db.add(
+                models.LedgerEntry(
+                    municipality_code=cert.municipality_code,
+                    kiosk_id=kiosk_id,
+                    certificate_number=number,
+                    cert_type=cert.cert_type,
+                    kind="reprint",
+                    fee=0,
+                    at=now,
+                )
+            )
+            db.add(
+                models.AuditEntry(
+                    at=now,
+                    kiosk_id=kiosk_id,
+                    action="clerk_reprint",
+                    certificate_number=number,
+                    detail=f"clerk={clerk_id[:40]} reprint={cert.reprints}",
+                )
+            )
+            view = self._cert_view(db, cert)
+            view["fee"] = 0
+            view["reprint"] = cert.reprints
+            return view
+
+    # --- public keys -------------------------------------------------------------------
+
+    def public_keys(self) -> dict[str, str]:
+        with self.readers() as db:
+            return {
+                m.code: base64.b64encode(m.public_key).decode()
+                for m in db.scalars(select(models.Municipality)).all()
+            }
+
+    def seal_png(self, code: str) -> bytes:
+        with self.readers() as db:
+            muni = db.get(models.Municipality, code)
+            if muni is None:
+                raise Refusal(Reason.BAD_REQUEST, 404, "unknown municipality")
+            return muni.seal_png
