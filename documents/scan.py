@@ -13,7 +13,7 @@ from PIL import Image, UnidentifiedImageError
 
 from documents import segments
 
-PDF_DPI = 200
+PDF_DPI = 150  # QR modules of our codes are >= 0.5 mm: 3 px at 150 dpi
 
 
 class ScanError(ValueError):
@@ -52,6 +52,16 @@ def pdf_pages(pdf: bytes, dpi: int = PDF_DPI, first: int | None = None,
         return pages
 
 
+def _page_count(pdf: bytes) -> int:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        return len(PdfReader(io.BytesIO(pdf)).pages)
+    except (PdfReadError, ValueError, KeyError, OSError) as exc:
+        raise ScanError("not a readable PDF") from exc
+
+
 def payload_from_codes(codes: list[bytes]) -> bytes:
     """The signed payload: a whole KFC1 payload, or one rebuilt from KFS1 segments."""
     for raw in codes:
@@ -66,13 +76,16 @@ def payload_from_codes(codes: list[bytes]) -> bytes:
 def payload_from_file(data: bytes) -> bytes:
     """The signed payload from a PDF or a scanned image (PNG, JPEG, ...) of a back side."""
     if data.startswith(b"%PDF"):
-        codes: list[bytes] = []
+        # Our PDFs put the whole code set on the back of every sheet (even pages): try the
+        # first back alone, and rasterize the rest only when that fails (a foreign layout).
+        codes = codes_in_image(pdf_pages(data, PDF_DPI, first=2, last=2)[0]) \
+            if _page_count(data) >= 2 else []
+        try:
+            return payload_from_codes(codes)
+        except NoCodeFound:
+            pass
         for page in pdf_pages(data):
             codes += codes_in_image(page)
-            try:
-                return payload_from_codes(codes)
-            except NoCodeFound:
-                continue  # fronts carry no code; the first back has the whole set
         return payload_from_codes(codes)
     try:
         with Image.open(io.BytesIO(data)) as im:

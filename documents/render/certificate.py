@@ -287,7 +287,6 @@ def render_pdf(doc: CertificateDocument, payload: bytes, seal_image: bytes | Non
     c = Canvas(out, pagesize=A4, invariant=True)
     c.setTitle(f"{doc.type.title_ja} {doc.certificate_number}")
     c.setCreator("kofu")
-    security.define_forms(c)
     m = len(pages)
     for n, blocks in enumerate(pages, start=1):
         _front(c, doc, blocks, n, m)

@@ -3,8 +3,8 @@
 Void pantograph: the page is covered with a light tint made of two dot screens of the same
 average tone. The background uses fine dots a copier cannot resolve; the hidden word 複写
 uses coarse dots it can. On the original both read as one even tint; on a copy the fine dots
-drop out and the word appears. The screens are drawn once per PDF as Form XObjects and
-placed as tiles, so a page costs a few hundred small operators, not 300 000 dots.
+drop out and the word appears. The screens are dashed strokes, one per row of dots, so a
+page costs a few hundred operators, not 300 000 dots.
 
 Latent image: inside a small box, the mark is drawn with vertical lines and its surround
 with horizontal lines of the same weight: even grey face-on, visible when the sheet is
@@ -21,22 +21,16 @@ from reportlab.pdfgen.canvas import Canvas
 
 from documents.render.fonts import GOTHIC, register
 
-TILE = 12.32 * mm
-FINE_PITCH = TILE / 28  # 0.44 mm
+GRID = 12.32 * mm  # both screens repeat on this grid
+FINE_PITCH = GRID / 28  # 0.44 mm
 FINE_SIDE = 0.152 * mm  # square dots: coverage ~12 %
-COARSE_PITCH = TILE / 5  # 2.46 mm
+COARSE_PITCH = GRID / 5  # 2.46 mm
 COARSE_RADIUS = 0.48 * mm  # round dots: coverage ~12 %
 INK = (0.22, 0.30, 0.42)  # dark blue-grey: with ~12 % coverage the page reads as a faint tint
 WORD = "複写"
 WORD_SIZE = 110  # pt
 LINE_PITCH = 0.6 * mm
 LINE_WIDTH = 0.22 * mm
-
-_FINE = "kofuFineScreen"
-_COARSE = "kofuCoarseScreen"
-_HLINES = "kofuHLines"
-_VLINES = "kofuVLines"
-
 
 @dataclass(frozen=True)
 class Box:
@@ -48,58 +42,54 @@ class Box:
     h: float
 
 
-def define_forms(c: Canvas) -> None:
-    """Draw the screens once into the PDF (call once per canvas, before any page)."""
-    c.beginForm(_FINE, 0, 0, TILE, TILE)
-    c.setFillColorRGB(*INK)
-    half = (FINE_PITCH - FINE_SIDE) / 2
-    steps = round(TILE / FINE_PITCH)
+def _fine_rows(c: Canvas, box: Box) -> None:
+    """Square dots as dashed strokes: one operator per row instead of one per dot, so the
+    page stays small and PDF readers (text extraction included) stay fast."""
+    c.setLineWidth(FINE_SIDE)
+    c.setLineCap(0)
+    c.setDash([FINE_SIDE, FINE_PITCH - FINE_SIDE], 0)
+    # rows and dashes start on a page-fixed grid so neighbouring areas line up
+    y = math.floor(box.y / FINE_PITCH) * FINE_PITCH + FINE_PITCH / 2
+    x0 = math.floor(box.x / FINE_PITCH) * FINE_PITCH + (FINE_PITCH - FINE_SIDE) / 2
     p = c.beginPath()
-    for i in range(steps):
-        for j in range(steps):
-            p.rect(i * FINE_PITCH + half, j * FINE_PITCH + half, FINE_SIDE, FINE_SIDE)
-    c.drawPath(p, stroke=0, fill=1)
-    c.endForm()
-
-    c.beginForm(_COARSE, 0, 0, TILE, TILE)
-    c.setFillColorRGB(*INK)
-    steps = round(TILE / COARSE_PITCH)
-    p = c.beginPath()
-    for i in range(steps):
-        for j in range(steps):
-            p.circle((i + 0.5) * COARSE_PITCH, (j + 0.5) * COARSE_PITCH, COARSE_RADIUS)
-    c.drawPath(p, stroke=0, fill=1)
-    c.endForm()
-
-    for name, vertical in ((_HLINES, False), (_VLINES, True)):
-        c.beginForm(name, 0, 0, TILE, TILE)
-        c.setStrokeColorRGB(*INK)
-        c.setLineWidth(LINE_WIDTH)
-        steps = round(TILE / LINE_PITCH)
-        pitch = TILE / steps
-        for k in range(steps):
-            t = (k + 0.5) * pitch
-            if vertical:
-                c.line(t, 0, t, TILE)
-            else:
-                c.line(0, t, TILE, t)
-        c.endForm()
-
-
-def _tile(c: Canvas, form: str, box: Box) -> None:
-    # Tiles sit on a page-fixed grid so neighbouring areas line up seamlessly.
-    x0 = math.floor(box.x / TILE) * TILE
-    y0 = math.floor(box.y / TILE) * TILE
-    y = y0
     while y < box.y + box.h:
-        x = x0
-        while x < box.x + box.w:
-            c.saveState()
-            c.translate(x, y)
-            c.doForm(form)
-            c.restoreState()
-            x += TILE
-        y += TILE
+        p.moveTo(x0, y)
+        p.lineTo(box.x + box.w, y)
+        y += FINE_PITCH
+    c.drawPath(p, stroke=1, fill=0)
+
+
+def _coarse_rows(c: Canvas, box: Box) -> None:
+    """Round dots as zero-length dashes with round caps, one operator per row."""
+    c.setLineWidth(2 * COARSE_RADIUS)
+    c.setLineCap(1)
+    c.setDash([0, COARSE_PITCH], 0)
+    y = math.floor(box.y / COARSE_PITCH) * COARSE_PITCH + COARSE_PITCH / 2
+    x0 = math.floor(box.x / COARSE_PITCH) * COARSE_PITCH + COARSE_PITCH / 2
+    p = c.beginPath()
+    while y < box.y + box.h + COARSE_PITCH:
+        p.moveTo(x0, y)
+        p.lineTo(box.x + box.w + COARSE_PITCH, y)
+        y += COARSE_PITCH
+    c.drawPath(p, stroke=1, fill=0)
+
+
+def _line_rows(c: Canvas, box: Box, vertical: bool) -> None:
+    c.setLineWidth(LINE_WIDTH)
+    c.setLineCap(0)
+    c.setDash([], 0)
+    p = c.beginPath()
+    t = (box.x if vertical else box.y) + LINE_PITCH / 2
+    end = box.x + box.w if vertical else box.y + box.h
+    while t < end:
+        if vertical:
+            p.moveTo(t, box.y)
+            p.lineTo(t, box.y + box.h)
+        else:
+            p.moveTo(box.x, t)
+            p.lineTo(box.x + box.w, t)
+        t += LINE_PITCH
+    c.drawPath(p, stroke=1, fill=0)
 
 
 def word_boxes(page_w: float, page_h: float) -> list[Box]:
@@ -133,12 +123,13 @@ def void_pantograph(c: Canvas, page_w: float, page_h: float) -> None:
     register(GOTHIC)
     boxes = word_boxes(page_w, page_h)
     c.saveState()
-    _tile(c, _FINE, Box(0, 0, page_w, page_h))
+    c.setStrokeColorRGB(*INK)
+    _fine_rows(c, Box(0, 0, page_w, page_h))
     c.setFillColorRGB(1, 1, 1)
     _word_text(c, boxes, 0)  # knock the fine screen out where the word goes
     _word_text(c, boxes, 7)  # then clip to the word's outline ...
     for b in boxes:
-        _tile(c, _COARSE, b)  # ... and fill it with the coarse screen
+        _coarse_rows(c, b)  # ... and fill it with the coarse screen
     c.restoreState()
 
 
@@ -152,7 +143,8 @@ def latent_mark(c: Canvas, box: Box, text: str) -> None:
     c.clipPath(p, stroke=0, fill=0)
     c.setFillColorRGB(1, 1, 1)
     c.rect(box.x, box.y, box.w, box.h, stroke=0, fill=1)
-    _tile(c, _HLINES, box)
+    c.setStrokeColorRGB(*INK)
+    _line_rows(c, box, vertical=False)
     t = c.beginText()
     t.setFont(GOTHIC, size)
     t.setTextOrigin(box.x + box.w / 2 - c.stringWidth(text, GOTHIC, size) / 2,
@@ -167,5 +159,5 @@ def latent_mark(c: Canvas, box: Box, text: str) -> None:
                      box.y + box.h * 0.2)
     t2.textOut(text)
     c.drawText(t2)
-    _tile(c, _VLINES, box)
+    _line_rows(c, box, vertical=True)
     c.restoreState()
