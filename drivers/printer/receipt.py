@@ -79,8 +79,15 @@ def connect(config: dict[str, Any]) -> Any:
     raise ValueError(f"unknown receipt printer connection {kind!r} (network, serial or usb)")
 
 
+CONNECTIONS = ("network", "serial", "usb")
+
+
 class EscposReceiptPrinter:
     def __init__(self, config: dict[str, Any]) -> None:
+        kind = config.get("connection", "network")
+        if kind not in CONNECTIONS:
+            raise ValueError(f"unknown receipt printer connection {kind!r} "
+                             f"({', '.join(CONNECTIONS)})")
         self._config = config
         self._dev: Any = None
 
