@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,10 +44,10 @@ def _need(tool: str, package: str) -> str:
     return exe
 
 
-def _wait(check: object, what: str, timeout: float = 10.0) -> None:
+def _wait(check: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
+        if check():
             return
         time.sleep(0.1)
     raise DaemonError(f"{what} did not come up within {timeout:.0f} s")
@@ -54,22 +55,37 @@ def _wait(check: object, what: str, timeout: float = 10.0) -> None:
 
 @dataclass
 class Daemons:
-    """What :func:`ensure` started (and :meth:`stop` will stop)."""
+    """What :func:`ensure` started (and :meth:`stop` will stop). Both run in the
+    foreground as our children, so stopping them also reaps them."""
 
-    dbus_pid: int | None = None
-    avahi: bool = False
-    notes: list[str] = field(default_factory=list)
+    procs: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
 
     def stop(self) -> None:
-        if self.avahi:
-            subprocess.run(["avahi-daemon", "-k"], capture_output=True)
-            self.avahi = False
-        if self.dbus_pid is not None:
-            try:
-                os.kill(self.dbus_pid, 15)
-            except ProcessLookupError:
-                pass
-            self.dbus_pid = None
+        for name, proc in reversed(self.procs):  # avahi first: it uses dbus
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(5)
+            check = _avahi_running if name == "avahi-daemon" else _dbus_running
+            _wait(lambda c=check: not c(), f"{name} shutdown")  # type: ignore[misc]
+        self.procs.clear()
+
+
+def _start(started: Daemons, name: str, argv: list[str], ready: Callable[[], bool]) -> None:
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    started.procs.append((name, proc))
+    deadline = time.monotonic() + 10
+    while not ready():
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
+            raise DaemonError(f"{name} exited: {err[-300:]}")
+        if time.monotonic() > deadline:
+            raise DaemonError(f"{name} did not come up within 10 s")
+        time.sleep(0.1)
 
 
 def ensure() -> Daemons:
@@ -86,21 +102,14 @@ def ensure() -> Daemons:
         if need_dbus:
             exe = _need("dbus-daemon", "dbus")
             DBUS_SOCKET.parent.mkdir(parents=True, exist_ok=True)
-            (DBUS_SOCKET.parent / "pid").unlink(missing_ok=True)  # stale from a dead daemon
-            out = subprocess.run([exe, "--system", "--fork", "--print-pid"],
-                                 capture_output=True, text=True, timeout=10)
-            if out.returncode != 0:
-                raise DaemonError(f"dbus-daemon failed: {out.stderr.strip()}")
-            started.dbus_pid = int(out.stdout.split()[0])
-            _wait(_dbus_running, "dbus")
+            DBUS_SOCKET.unlink(missing_ok=True)  # stale socket of a dead daemon
+            _start(started, "dbus", [exe, "--system", "--nofork", "--nopidfile"],
+                   _dbus_running)
         if need_avahi:
             exe = _need("avahi-daemon", "avahi-daemon")
-            out = subprocess.run([exe, "-D", "--no-chroot"], capture_output=True, text=True,
-                                 timeout=10)
-            if out.returncode != 0:
-                raise DaemonError(f"avahi-daemon failed: {out.stderr.strip()}")
-            started.avahi = True
-            _wait(_avahi_running, "avahi-daemon")
+            Path("/run/avahi-daemon/pid").unlink(missing_ok=True)  # stale: it would refuse
+            _start(started, "avahi-daemon", [exe, "--no-chroot", "--no-rlimits"],
+                   _avahi_running)
     except BaseException:
         started.stop()
         raise
