@@ -113,3 +113,38 @@ def test_cli_exit_codes_and_output(tmp_path: Path, scan_png: bytes,
     assert '"verdict": "VALID"' in capsys.readouterr().out
     with pytest.raises(TrustStoreError):
         load_trust(bad_trust)
+
+
+def _paths(value: object, path: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _paths(v, (*path, k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _paths(v, (*path, i))]
+    return [path]
+
+
+def test_altering_any_signed_field_keeps_no_signature_valid() -> None:
+    """Every leaf of the signed content, changed and re-packed under the original
+    signature, is rejected."""
+    import json
+    import zlib
+
+    from documents.signing import SIGNATURE_LEN, verify_payload
+
+    for doc in (demo.juminhyo(), demo.inkan(), demo.income(kazei=True)):
+        payload = sign_document(doc, KEY)
+        head_len = 4 + 1 + payload[4]
+        head, sig = payload[:head_len], payload[-SIGNATURE_LEN:]
+        data = doc.to_dict()
+        for path in _paths(data):
+            altered = json.loads(json.dumps(data))
+            node = altered
+            for key in path[:-1]:
+                node = node[key]
+            old = node[path[-1]]
+            node[path[-1]] = old + 1 if isinstance(old, int) else str(old) + "1"
+            body = json.dumps(altered, ensure_ascii=False, sort_keys=True,
+                              separators=(",", ":")).encode()
+            forged = head + zlib.compress(body, 9) + sig
+            result = verify_payload(forged, TRUST)
+            assert result.reason is Reason.BAD_SIGNATURE, path
