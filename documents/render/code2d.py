@@ -32,7 +32,7 @@ def draw_qr(c: Canvas, matrix: list[list[bool]], x: float, y: float, size: float
     # work in module units (integers format fast and exactly), row 0 at the top
     c.translate(x + 4 * module, y + size - 4 * module)
     c.scale(module, -module)
-    p = c.beginPath()
+    ops = []
     for r, row in enumerate(matrix):
         col = 0
         while col < n:
@@ -40,8 +40,9 @@ def draw_qr(c: Canvas, matrix: list[list[bool]], x: float, y: float, size: float
                 start = col
                 while col < n and row[col]:
                     col += 1
-                p.rect(start, r, col - start, 1)
+                ops.append(f"{start} {r} {col - start} 1 re")
             else:
                 col += 1
-    c.drawPath(p, stroke=0, fill=1)
+    # raw operators: integer module coordinates need none of reportlab's float formatting
+    c._code.append("\n".join(ops) + "\nf")
     c.restoreState()
