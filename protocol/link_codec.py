@@ -321,7 +321,7 @@ CATALOG = (
         0x45,
         "STATUS",
         D2H,
-        "<BBBBBBBBBBHI",
+        "<BBBBBBBBBBHII",
         (
             "inhibit",
             "door_open",
@@ -335,6 +335,7 @@ CATALOG = (
             "reset_cause",
             "coin_counter",
             "uptime_s",
+            "boot_id",
         ),
     ),
 )
@@ -370,7 +371,6 @@ TRAY_CHANGE = 1
 
 COIN_REJECT_COUNT = 1  # pulse count matches no coin
 COIN_REJECT_WIDTH = 2  # a pulse shorter or longer than the acceptor's spec
-COIN_REJECT_INHIBITED = 3  # pulses arrived while coins were inhibited
 
 _BY_ID: dict[int, tuple[int, str, str, str, tuple[str, ...]]] = {}
 for _entry in CATALOG:

@@ -44,7 +44,7 @@ MESSAGES: list[tuple[int, tuple[int, ...]]] = [
     (lc.MSG_COIN_REJECTED, (lc.COIN_REJECT_COUNT, 9, 8)),
     (lc.MSG_TRAY, (lc.TRAY_CERTIFICATE, 1)),
     (lc.MSG_DOOR, (1,)),
-    (lc.MSG_STATUS, (1, 0, 1, 0, 3, 2, 0, 1, 0, 1, 65535, 86400)),
+    (lc.MSG_STATUS, (1, 0, 1, 0, 3, 2, 0, 1, 0, 1, 65535, 86400, 0xDEADBEEF)),
 ]
 
 SESSION = lc.session_tag(0x11223344, 0xA1B2C3D4)
