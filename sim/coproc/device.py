@@ -305,7 +305,7 @@ class SimCoproc:
         st = self.state()
         while not predicate(st):
             if time.monotonic() > deadline:
-                raise SimError("state never matched; last: %r" % st)
+                raise SimError(f"state never matched; last: {st!r}")
             time.sleep(0.05)
             st = self.state()
         return st

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import socket
 import sys
@@ -66,8 +67,8 @@ def _led_mode(pin: int, now: float) -> str:
 
 
 def snapshot() -> dict[str, Any]:
-    import board  # the firmware's pin map
-    import buzzer
+    board = importlib.import_module("board")  # the firmware's own modules, from its folder
+    buzzer = importlib.import_module("buzzer")
 
     now = time.monotonic()
     with BOARD.lock:
@@ -102,8 +103,8 @@ def _pulse_train(pin: int, active: int, count: int, width_ms: float, gap_ms: flo
 
 
 def handle(req: dict[str, Any]) -> dict[str, Any]:
-    import board
-    import config
+    board = importlib.import_module("board")
+    config = importlib.import_module("config")
 
     op = req.get("op")
     if op == "state":
@@ -114,7 +115,7 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
     if op == "coin":
         pulses = {v: k for k, v in config.COIN_PULSES.items()}.get(int(req["yen"]))
         if pulses is None:
-            return {"error": "the acceptor is not programmed for %s yen" % req["yen"]}
+            return {"error": f"the acceptor is not programmed for {req['yen']} yen"}
         req = {"count": pulses, "width_ms": 30, "gap_ms": 30}
         op = "pulses"
     if op == "pulses":
@@ -130,7 +131,7 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
     if op == "stall":
         BOARD.stall_until = time.monotonic() + float(req["seconds"])
         return {}
-    return {"error": "unknown op %r" % op}
+    return {"error": f"unknown op {op!r}"}
 
 
 def control_loop(sock: socket.socket) -> None:
@@ -164,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     control = socket.socket(fileno=args.control_fd)
     install_micropython_runtime()
     threading.Thread(target=control_loop, args=(control,), daemon=True).start()
-    import main as firmware_main  # noqa: F401  # runs the firmware, like boot on the board
+    importlib.import_module("main")  # runs the firmware, as the board does at boot
 
     return 0
 
