@@ -66,6 +66,7 @@ class Buzzer:
         else:
             self._step += 1
             self._step_at = now
+            self._sounding = False  # the next step sets its own frequency
             if self._step >= len(steps):
                 if self.pattern in ONCE:
                     self.play(OFF, 0, now)

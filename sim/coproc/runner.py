@@ -73,11 +73,13 @@ def snapshot() -> dict[str, Any]:
     now = time.monotonic()
     with BOARD.lock:
         heard = {f for t, f in BOARD.tones if now - t < 1.2}
+        freq, duty = BOARD.pwm.get(board.BUZZER, (0, 0))
+        if duty > 0:
+            heard.add(freq)
         pattern = "off"
         for number, steps in buzzer.PATTERNS.items():
             if heard and heard <= {s[0] for s in steps}:
                 pattern = {1: "chime", 2: "reminder", 3: "alarm", 4: "error"}.get(number, "?")
-        freq, duty = BOARD.pwm.get(board.BUZZER, (0, 0))
         return {
             "inhibit": BOARD.outputs.get(board.COIN_INHIBIT) == board.COIN_INHIBIT_ON,
             "leds": {
