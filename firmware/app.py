@@ -41,9 +41,10 @@ class App:
         self.inhibit_pin = Pin(board.COIN_INHIBIT, Pin.OUT)
         self.inhibited = True
         self.pulse_pin = Pin(board.COIN_PULSE, Pin.IN, Pin.PULL_UP)
-        self.decoder = coin.PulseDecoder(config.COIN_PULSES, board.COIN_PULSE_ACTIVE)
+        self.decoder = coin.PulseDecoder(config.COIN_PULSES)
         self.coin_counter = 0
-        self.pulse_pin.irq(self._on_pulse_edge, Pin.IRQ_FALLING | Pin.IRQ_RISING)
+        edge = Pin.IRQ_FALLING if board.COIN_PULSE_ACTIVE == 0 else Pin.IRQ_RISING
+        self.pulse_pin.irq(self._on_pulse_edge, edge)
         self.inputs: list[tuple[Pin, switches.Debounced, int, int]] = []
         for pin_no, active, kind, which in (
             (board.TRAY_CERT, board.TRAY_PRESENT, lc.MSG_TRAY, lc.TRAY_CERTIFICATE),
@@ -82,7 +83,7 @@ class App:
 
     # -- inputs -------------------------------------------------------------------------
     def _on_pulse_edge(self, pin: Pin) -> None:
-        self.decoder.edge(pin.value(), ticks.now())
+        self.decoder.edge(ticks.now())
 
     def _coin_event(self, result: tuple[int, int, int]) -> None:
         self.coin_counter = (self.coin_counter + 1) & 0xFFFF
@@ -183,8 +184,8 @@ class App:
     async def inputs_task(self) -> None:
         while True:
             now = ticks.now()
-            result = self.decoder.poll(now)
-            if result is not None:
+            pulse_active = self.pulse_pin.value() == board.COIN_PULSE_ACTIVE
+            for result in self.decoder.poll(now, pulse_active):
                 self._coin_event(result)
             for pin, deb, kind, which in self.inputs:
                 active = board.DOOR_OPEN if kind == lc.MSG_DOOR else board.TRAY_PRESENT

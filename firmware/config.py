@@ -9,9 +9,10 @@ LINK_POLL_MS = 2
 
 # pulses per coin as programmed into the acceptor -> value in yen
 COIN_PULSES = {1: 10, 2: 50, 3: 100, 4: 500}
-PULSE_MIN_MS = 10  # the acceptor's pulse is 20-50 ms; outside 10-80 ms it is noise or a fault
-PULSE_MAX_MS = 80
-PULSE_DEBOUNCE_MS = 3  # shorter blips are contact bounce, not pulses
+# the acceptor sends 30 ms pulses 30 ms apart (60 ms period)
+PULSE_MIN_PERIOD_MS = 40  # faster pulses are noise
+PULSE_MAX_MS = 80  # a line active longer than this is a fault
+PULSE_DEBOUNCE_MS = 3  # edges closer than this are contact bounce of one pulse
 TRAIN_GAP_MS = 100  # a quiet line for this long ends a pulse train
 OUTBOX_MAX = 64  # coin events kept while the host link is down
 

@@ -61,7 +61,8 @@ def install_micropython_runtime() -> None:
 
 def _led_mode(pin: int, now: float) -> str:
     toggles = list(BOARD.toggles.get(pin, ()))
-    if len(toggles) >= 2 and now - toggles[-1] < 0.7:
+    # blinking: at least three recent changes (a single on->off is not a blink)
+    if len(toggles) >= 3 and now - toggles[-1] < 0.7 and now - toggles[-3] < 1.3:
         return "blink_fast" if toggles[-1] - toggles[-2] < 0.3 else "blink_slow"
     return "on" if BOARD.outputs.get(pin, 0) else "off"
 
