@@ -129,6 +129,7 @@ class SimCoproc:
             env=env,
             cwd=str(ROOT),
             stdin=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C in a terminal stops the simulator, not the chip
         )
         link_child.close()
         ctl_child.close()
@@ -213,13 +214,16 @@ class SimCoproc:
             with self._lock:
                 master, link = self._master, self._link
             sel = selectors.DefaultSelector()
-            sel.register(self._wake_r, selectors.EVENT_READ, "wake")
-            if master is not None:
-                sel.register(master, selectors.EVENT_READ, "pty")
-            if link is not None:
-                sel.register(link, selectors.EVENT_READ, "chip")
             try:
+                sel.register(self._wake_r, selectors.EVENT_READ, "wake")
+                if master is not None:
+                    sel.register(master, selectors.EVENT_READ, "pty")
+                if link is not None:
+                    sel.register(link, selectors.EVENT_READ, "chip")
                 ready = sel.select(timeout=1.0)
+            except (OSError, ValueError):
+                ready = []  # a descriptor was swapped or closed under us: look again
+                time.sleep(0.01)
             finally:
                 sel.close()
             for key, _ in ready:
