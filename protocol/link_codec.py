@@ -47,7 +47,9 @@ ROLE_DEVICE = 1
 # --- reliability and timing constants (ms) ---------------------------------------------
 WINDOW = 8
 SEQ_MOD = 256
-RTO_MS = 80
+RTO_MS = 80  # initial retransmission timeout; then adaptive between the two bounds below
+RTO_MIN_MS = 20
+RTO_MAX_MS = 400
 HELLO_MS = 200
 REFUSED_HELLO_MS = 1000
 HEARTBEAT_MS = 250
@@ -577,6 +579,7 @@ class _Pending:
         self.msg_id = msg_id
         self.body = body
         self.sent = sent
+        self.retransmitted = False  # Karn: no RTT sample from a frame sent twice
 
 
 class Channel:
@@ -602,6 +605,8 @@ class Channel:
         self.catalog_hash = catalog_hash
         self._rand32 = rand32 if rand32 is not None else _default_rand32
         self.rto_ms = rto_ms
+        self.rto = rto_ms
+        self._srtt = -1
         self.link_timeout_ms = link_timeout_ms
         self.heartbeat_ms = heartbeat_ms
         self._reader = FrameReader()
@@ -625,6 +630,9 @@ class Channel:
         self._rx_seq = 0
         self._unacked: list[_Pending] = []
         self._nacked_for = -1
+        self._nack_at = now
+        self._nack_retx_seq = -1
+        self._nack_retx_at = now
         self._next_hello = now
 
     def _fresh_epoch(self) -> int:
@@ -702,7 +710,9 @@ class Channel:
                 self._count("link_timeouts")
                 events.append(self._drop(DOWN_TIMEOUT, now))
                 return events
-            if self._unacked and ticks_diff(now, self._unacked[0].sent) >= self.rto_ms:
+            if self._unacked and ticks_diff(now, self._unacked[0].sent) >= self.rto:
+                self._count("timeouts")
+                self.rto = min(self.rto * 2, RTO_MAX_MS)  # back off while nothing gets through
                 self._retransmit(now)
             if ticks_diff(now, self._last_tx) >= self.heartbeat_ms:
                 self._emit_ack(KIND_ACK, now)
@@ -719,12 +729,13 @@ class Channel:
             self.heartbeat_ms - ticks_diff(now, self._last_tx),
         ]
         if self._unacked:
-            waits.append(self.rto_ms - ticks_diff(now, self._unacked[0].sent))
+            waits.append(self.rto - ticks_diff(now, self._unacked[0].sent))
         return max(0, min(waits))
 
     def _retransmit(self, now: int) -> None:
         for entry in self._unacked:
             self._count("retransmits")
+            entry.retransmitted = True
             self._emit_data(entry, now)
 
     def _bury(self, epoch: int) -> None:
@@ -757,13 +768,21 @@ class Channel:
                 self._on_refuse(item, events)
             elif self._session_ok(item, now, events):
                 self._last_rx = now
-                self._on_ack(item.ack, events)
+                self._on_ack(item.ack, now, events)
                 if kind == KIND_DATA:
                     if self._on_data(item, now, events):
                         ack_due = True
                 elif kind == KIND_NACK and self._unacked and self._unacked[0].seq == item.ack:
                     self._count("nacks_rx")
-                    self._retransmit(now)
+                    # frames already in flight behind a loss each look like a new gap: one
+                    # go-back-N per gap and half an RTO, not one per NACK
+                    if (
+                        self._nack_retx_seq != item.ack
+                        or ticks_diff(now, self._nack_retx_at) >= self.rto // 2
+                    ):
+                        self._nack_retx_seq = item.ack
+                        self._nack_retx_at = now
+                        self._retransmit(now)
         if ack_due and self.up:
             self._emit_ack(KIND_ACK, now)
         return events
@@ -784,7 +803,7 @@ class Channel:
             LinkUp(self.epoch, self.peer_epoch, self.peer_fw, self.peer_reset_cause, 1 - self.role)
         )
 
-    def _on_ack(self, ack: int, events: "list[object]") -> None:
+    def _on_ack(self, ack: int, now: int, events: "list[object]") -> None:
         if not self._unacked:
             return
         n = (ack - self._unacked[0].seq) % SEQ_MOD
@@ -794,6 +813,14 @@ class Channel:
         for _ in range(n):
             entry = self._unacked.pop(0)
             events.append(Acked(entry.seq))
+            if not entry.retransmitted:
+                self._rtt_sample(ticks_diff(now, entry.sent))
+
+    def _rtt_sample(self, rtt: int) -> None:
+        """Smoothed RTT (1/8 gain, as TCP); RTO = 3 x SRTT within [RTO_MIN_MS, RTO_MAX_MS]."""
+        rtt = max(rtt, 0)
+        self._srtt = rtt if self._srtt < 0 else (7 * self._srtt + rtt) // 8
+        self.rto = min(max(3 * self._srtt, RTO_MIN_MS), RTO_MAX_MS)
 
     def _on_data(self, frame: Frame, now: int, events: "list[object]") -> bool:
         if frame.seq == self._rx_seq:
@@ -806,8 +833,9 @@ class Channel:
             self._count("rx_duplicate")
             return True  # the ack was lost: acknowledge again
         self._count("rx_out_of_order")
-        if self._nacked_for != self._rx_seq:
+        if self._nacked_for != self._rx_seq or ticks_diff(now, self._nack_at) >= self.rto // 2:
             self._nacked_for = self._rx_seq
+            self._nack_at = now
             self._emit_ack(KIND_NACK, now)
         return False
 
@@ -843,8 +871,12 @@ class Channel:
             self._set_refused(Refused(reason, text, False), events)
             return
         if hello.epoch in self._dead_peers:
-            self._count("rx_stale_hello")
-            return
+            if hello.peer_epoch != self.epoch:
+                self._count("rx_stale_hello")
+                return
+            # it echoes our current epoch, so it is no leftover: a peer that never came up
+            # keeps its epoch while we timed out and moved on
+            self._dead_peers.remove(hello.epoch)
         if hello.epoch != self.peer_epoch:
             if self.up:
                 # a new incarnation of the peer: the old session and its numbering are gone

@@ -279,9 +279,14 @@ class SimCoproc:
         """A coin passes the acceptor: it pulses as programmed for that value."""
         self._call("coin", yen=yen)
 
-    def pulse_train(self, count: int, width_ms: float = 30, gap_ms: float = 30) -> None:
-        """Raw pulses on the coin line, e.g. a count no coin has, or too-short pulses."""
-        self._call("pulses", count=count, width_ms=width_ms, gap_ms=gap_ms)
+    def pulse_train(
+        self, count: int, width_ms: float = 30, gap_ms: float = 30, realtime: bool = False
+    ) -> None:
+        """Raw pulses on the coin line, e.g. a count no coin has, or too-short pulses.
+        realtime=True drives the line live (so a stuck-long pulse is seen by polling)."""
+        self._call(
+            "pulses", count=count, width_ms=width_ms, gap_ms=gap_ms, realtime=realtime
+        )
 
     def set_tray(self, tray: str, present: bool) -> None:
         pin = {"certificate": self.board.TRAY_CERT, "change": self.board.TRAY_CHANGE}[tray]
@@ -303,6 +308,14 @@ class SimCoproc:
         st["watchdog_resets"] = self.watchdog_resets
         st["boots"] = self.boots
         return st
+
+    def link_info(self) -> dict[str, Any]:
+        """The firmware's view of the link (up, epochs, counters), for diagnostics."""
+        channels = self._call("link")["channels"]
+        if not channels:
+            raise SimError("the firmware has no link channel yet")
+        info: dict[str, Any] = channels[0]
+        return info
 
     def wait_state(self, predicate: Any, timeout: float = 5.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout

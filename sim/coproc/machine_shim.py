@@ -42,6 +42,7 @@ class BoardState:
         self.stall_until = 0.0
         self.wdt_fed = 0.0
         self.wdt_started = False
+        self.irq_ticks: int | None = None
         self.on_watchdog: Callable[[], None] = lambda: os._exit(WATCHDOG_EXIT)
 
     def maybe_stall(self) -> None:
@@ -51,16 +52,38 @@ class BoardState:
             self.stall_until = 0.0
             time.sleep(delay)
 
-    def set_input(self, pin_id: int, level: int) -> None:
+    def set_input(self, pin_id: int, level: int, at: int | None = None) -> None:
+        """Drive an input; `at` (ticks) stamps the edge when the caller knows its exact time."""
         with self.lock:
             old = self.inputs.get(pin_id)
             self.inputs[pin_id] = level
             pin = self.pins.get(pin_id)
         if pin is not None and old != level:
-            pin._edge(level)
+            pin._edge(level, at)
+
+
+    def set_input_edges(self, pin_id: int, edges: list[tuple[int, int]]) -> None:
+        """A whole burst of timed edges (level, ticks) delivered as one: the firmware sees
+        them all or none, however late the host schedules it."""
+        with self.lock:
+            self.inputs[pin_id] = edges[-1][0]
+            pin = self.pins.get(pin_id)
+        if pin is not None:
+            pin._edges(edges)
 
 
 BOARD = BoardState()
+_START = time.monotonic()
+
+
+def ticks_ms() -> int:
+    """time.ticks_ms for the firmware. Inside an IRQ handler it reads the time of the edge:
+    the RP2040 takes the IRQ within microseconds, while the simulator may run the handler a
+    few milliseconds late on a busy machine, which would make pulses look like bounce."""
+    frozen = BOARD.irq_ticks
+    if frozen is not None:
+        return frozen
+    return int((time.monotonic() - _START) * 1000) & ((1 << 30) - 1)
 
 
 def reset_cause() -> int:
@@ -139,15 +162,42 @@ class Pin:
         except RuntimeError:
             self._loop = None
 
-    def _edge(self, level: int) -> None:
+    def _edge(self, level: int, at: int | None = None) -> None:
         wanted = Pin.IRQ_RISING if level else Pin.IRQ_FALLING
         handler = self._handler
         if handler is None or not (self._trigger & wanted):
             return
+        if at is None:
+            at = ticks_ms()
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(handler, self)
+            self._loop.call_soon_threadsafe(self._dispatch, handler, at)
         else:
+            self._dispatch(handler, at)
+
+    def _edges(self, edges: list[tuple[int, int]]) -> None:
+        handler = self._handler
+        if handler is None:
+            return
+        ats = [
+            at
+            for level, at in edges
+            if self._trigger & (Pin.IRQ_RISING if level else Pin.IRQ_FALLING)
+        ]
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._dispatch_all, handler, ats)
+        else:
+            self._dispatch_all(handler, ats)
+
+    def _dispatch_all(self, handler: Callable[[Pin], None], ats: list[int]) -> None:
+        for at in ats:
+            self._dispatch(handler, at)
+
+    def _dispatch(self, handler: Callable[[Pin], None], at: int) -> None:
+        BOARD.irq_ticks = at
+        try:
             handler(self)
+        finally:
+            BOARD.irq_ticks = None
 
 
 class PWM:

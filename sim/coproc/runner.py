@@ -37,12 +37,7 @@ def install_micropython_runtime() -> None:
     """What MicroPython has and CPython lacks, as far as the firmware uses it."""
     sys.modules["machine"] = machine_shim
     if not hasattr(time, "ticks_ms"):
-        start = time.monotonic()
-
-        def ticks_ms() -> int:
-            return int((time.monotonic() - start) * 1000) & ((1 << 30) - 1)
-
-        time.ticks_ms = ticks_ms  # type: ignore[attr-defined]
+        time.ticks_ms = machine_shim.ticks_ms  # type: ignore[attr-defined]
     if not hasattr(asyncio, "sleep_ms"):
 
         async def sleep_ms(ms: int) -> None:
@@ -97,8 +92,22 @@ def snapshot() -> dict[str, Any]:
         }
 
 
-def _pulse_train(pin: int, active: int, count: int, width_ms: float, gap_ms: float) -> None:
-    for _ in range(count):
+def _pulse_train(
+    pin: int, active: int, count: int, width_ms: float, gap_ms: float, realtime: bool
+) -> None:
+    if not realtime:
+        # the acceptor's exact timing, stamped on every edge at once: a busy host cannot
+        # stretch or merge the train the way a late-waking thread would
+        t0 = machine_shim.ticks_ms()
+        mask = (1 << 30) - 1
+        edges = []
+        for k in range(count):
+            start = t0 + round(k * (width_ms + gap_ms))
+            edges.append((active, start & mask))
+            edges.append((1 - active, (start + round(width_ms)) & mask))
+        BOARD.set_input_edges(pin, edges)
+        return
+    for _ in range(count):  # real time: the line's level is visible to polling as it goes
         BOARD.set_input(pin, active)
         time.sleep(width_ms / 1000)
         BOARD.set_input(pin, 1 - active)
@@ -128,9 +137,22 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
             int(req["count"]),
             float(req.get("width_ms", 30)),
             float(req.get("gap_ms", 30)),
+            bool(req.get("realtime", False)),
         )
         threading.Thread(target=_pulse_train, args=args, daemon=True).start()
         return {}
+    if op == "link":
+        # diagnostics only: the firmware keeps its channel to itself, so look it up
+        import gc
+
+        lc = importlib.import_module("link_codec")
+        chans = [o for o in gc.get_objects() if isinstance(o, lc.Channel)]
+        return {
+            "channels": [
+                {"up": c.up, "epoch": c.epoch, "peer": c.peer_epoch, "stats": c.stats}
+                for c in chans
+            ]
+        }
     if op == "stall":
         BOARD.stall_until = time.monotonic() + float(req["seconds"])
         return {}

@@ -40,7 +40,7 @@ async def coins(queue: asyncio.Queue[CoprocEvent], n: int, timeout: float) -> li
 
 
 def test_noisy_line_and_cuts_deliver_every_coin_exactly_once(sim: SimCoproc) -> None:
-    faults = Faults(drop=0.05, flip=0.05, garbage=0.05, delay_s=0.003)
+    faults = Faults(drop=0.05, flip=0.1, garbage=0.1, delay_s=0.003)
 
     async def main() -> None:
         with FaultLine(sim.port, faults, seed=7) as line:
@@ -51,17 +51,26 @@ def test_noisy_line_and_cuts_deliver_every_coin_exactly_once(sim: SimCoproc) -> 
                 for _ in range(4):
                     sim.insert_coin(100)
                     await d.led(Led.CARD_GUIDE, LedMode.BLINK_SLOW, timeout=5)
-                    await asyncio.sleep(0.3)
-                line.cut()  # shorter than the link timeout: the session survives
+                    await asyncio.sleep(0.6)  # an acceptor takes about two coins a second
+                got = await coins(q, 4, timeout=10)
+                line.faults = Faults()  # a clean line around a short cut...
+                await asyncio.sleep(0.3)
+                await d.wait_up()  # (25% damaged frames may have cost a session: fine)
+                session = d.health.peer_epoch
+                line.cut()  # ...shorter than the link timeout: the session survives
                 sim.insert_coin(50)
-                await asyncio.sleep(0.4)
+                await asyncio.sleep(0.15)
                 line.restore()
+                got += await coins(q, 1, timeout=5)
+                assert d.health.up and d.health.peer_epoch == session
+                line.faults = faults
                 line.cut()  # long enough to lose the link: safe state, re-handshake
                 await asyncio.sleep(1.5)
                 sim.insert_coin(500)  # the acceptor still pulses a coin already in flight
                 await asyncio.sleep(0.5)
                 line.restore()
-                got = await coins(q, 6, timeout=20)
+                got += await coins(q, 1, timeout=10)
+                assert d.health.peer_epoch != session
                 assert not any(isinstance(e, CoinEventsLost) for e in got)
                 values = [e.value_yen for e in got if isinstance(e, CoinInserted)]
                 counters = [e.counter for e in got if isinstance(e, CoinInserted)]
@@ -71,8 +80,16 @@ def test_noisy_line_and_cuts_deliver_every_coin_exactly_once(sim: SimCoproc) -> 
                 assert q.empty() or not any(
                     isinstance(q.get_nowait(), CoinInserted) for _ in range(q.qsize())
                 )
-                assert line.stats["flipped"] > 0 and line.stats["cut_bytes"] > 0
-                assert d.channel.stats.get("rx_crc", 0) + d.channel.stats.get("rx_cobs", 0) > 0
+                assert line.stats["flipped"] + line.stats["garbage"] > 0
+                assert line.stats["cut_bytes"] > 0
+                chip = await asyncio.to_thread(sim.link_info)
+                rejected = [
+                    n
+                    for stats in (d.channel.stats, chip["stats"])
+                    for key, n in stats.items()
+                    if key in ("rx_crc", "rx_cobs", "rx_short", "rx_too_long")
+                ]
+                assert sum(rejected) > 0  # the damage was seen, and none of it delivered
 
     asyncio.run(main())
 

@@ -233,3 +233,24 @@ def test_faults_never_lose_duplicate_reorder_or_corrupt(script: list[tuple]) -> 
         s = sender.channel.session
         got = [n for sess, n in receiver.delivered if sess == s]
         assert got == list(range(sender.sent_in.get(s, 0))), "a message of the session was lost"
+
+
+def test_line_cut_before_the_device_saw_the_handshake_complete() -> None:
+    """The host goes up, the frame that would bring the device up is lost, then the line is
+    cut: the host times out and moves to a new epoch while the device, never up, keeps its
+    own. Once the line is back they must meet again (a real deadlock found by the sim)."""
+    w = Wire()
+    w.tick(0)
+    w.inflight["ba"] = []  # the device's first HELLO is lost
+    w.deliver("ab")  # the host's HELLO: the device answers with its epoch and the host's
+    w.inflight["ab"] = []
+    w.deliver("ba")  # the host is up now...
+    w.inflight["ab"] = []  # ...but its answer, which would bring the device up, is lost
+    assert w.a.channel.up and not w.b.channel.up
+    for _ in range(150):  # 1.5 s of a cut line
+        w.inflight = {"ab": [], "ba": []}
+        w.tick(10)
+    assert not w.a.channel.up
+    w.settle(1000, send=False)
+    assert w.a.channel.up and w.b.channel.up
+    assert w.a.channel.session == w.b.channel.session
