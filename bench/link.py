@@ -12,6 +12,8 @@ corrupted each way). Prints one JSON object:
   the fault line with no faults
 - goodput_faulty_ratio: the same with 1% of frames corrupted each way, / clean (medians of
   alternating runs)
+- firmware_event_p50_ms / _max_ms: a door switch on the simulated board (the unmodified
+  firmware, its 30 ms debounce included) to the DoorChanged event at the host driver
 - lost / duplicated: over every run (must be 0)
 """
 
@@ -242,10 +244,42 @@ def goodput(seconds: float, faults: Faults | None, tally: Tally) -> float:
         close()
 
 
+def firmware_event_latency(samples: int) -> dict[str, float]:
+    """Door switch flipped on the simulated board -> DoorChanged at the host driver: the
+    unmodified firmware (30 ms debounce, 10 ms input polling) plus the link over the pty."""
+    import asyncio
+
+    from host.coproc import CoprocDriver, DoorChanged
+    from sim.coproc import SimCoproc
+
+    async def measure(sim: SimCoproc) -> list[float]:
+        delays: list[float] = []
+        async with CoprocDriver(sim.port) as driver:
+            events = driver.subscribe()
+            await driver.wait_up(timeout=15)
+            for i in range(samples):
+                t0 = time.perf_counter()
+                await asyncio.to_thread(sim.set_door, i % 2 == 0)
+                async with asyncio.timeout(5):
+                    while not isinstance(await events.get(), DoorChanged):
+                        pass
+                delays.append((time.perf_counter() - t0) * 1000)
+                await asyncio.sleep(0.05)
+        return sorted(delays)
+
+    with SimCoproc() as sim:
+        delays = asyncio.run(measure(sim))
+    return {
+        "firmware_event_p50_ms": round(statistics.median(delays), 1),
+        "firmware_event_max_ms": round(delays[-1], 1),
+    }
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     tally = Tally()
     result: dict[str, Any] = {}
     result.update(latency_and_efficiency(args.seconds, args.rate, tally))
+    result.update(firmware_event_latency(args.door_samples))
     # both goodput runs pass the same relay, so the ratio measures the protocol, not the
     # proxy; clean and faulty runs alternate and the medians are kept, because the machine
     # is shared and its load comes and goes
@@ -271,6 +305,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seconds", type=float, default=4.0, help="length of each run")
     parser.add_argument("--rate", type=float, default=300.0, help="paced messages/s")
     parser.add_argument("--rounds", type=int, default=3, help="clean/faulty goodput pairs")
+    parser.add_argument("--door-samples", type=int, default=20, help="firmware event samples")
     result = run(parser.parse_args(argv))
     print(json.dumps(result))
     return 0 if result["lost"] == 0 and result["duplicated"] == 0 else 1

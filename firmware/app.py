@@ -96,14 +96,17 @@ class App:
             self.queue(lc.MSG_COIN_REJECTED, body)
 
     def queue(self, msg_id: int, body: bytes) -> None:
+        coins = (lc.MSG_COIN, lc.MSG_COIN_REJECTED)
         if len(self.outbox) >= config.OUTBOX_MAX:
-            # keep coin events; sensor changes are re-sent in full by STATUS after reconnect
+            # sensor changes can go (STATUS re-sends them in full); coin events never do:
+            # the inhibit line, asserted while the link is down, bounds how many can come
             for i in range(len(self.outbox)):
-                if self.outbox[i][0] not in (lc.MSG_COIN, lc.MSG_COIN_REJECTED):
+                if self.outbox[i][0] not in coins:
                     del self.outbox[i]
                     break
             else:
-                return
+                if msg_id not in coins:
+                    return
         self.outbox.append((msg_id, body))
 
     def status_body(self, now: int) -> bytes:
