@@ -55,6 +55,8 @@ REFUSED_HELLO_MS = 1000
 HEARTBEAT_MS = 250
 LINK_TIMEOUT_MS = 1000
 IDLE_FLUSH_MS = 50
+ACK_DELAY_MS = 10  # a pure ACK waits this long for data to ride on, or for more to ack
+ACK_EVERY = WINDOW // 2  # ...but never past half a window, or the sender would stall
 
 TICKS_PERIOD = 1 << 30
 _TICKS_HALF = TICKS_PERIOD >> 1
@@ -571,6 +573,11 @@ def session_tag(epoch_a: int, epoch_b: int) -> int:
 
 
 # --- the reliable channel -------------------------------------------------------------------
+_DELIVERED = 1
+_DUPLICATE = 2
+_DROPPED = 0
+
+
 class _Pending:
     """A DATA frame sent and not yet acknowledged."""
 
@@ -631,6 +638,9 @@ class Channel:
         self._unacked: list[_Pending] = []
         self._nacked_for = -1
         self._nack_at = now
+        self._ack_pending = False
+        self._ack_at = now
+        self._rx_unacked = 0
         self._nack_retx_seq = -1
         self._nack_retx_at = now
         self._next_hello = now
@@ -677,10 +687,14 @@ class Channel:
         self._next_hello = now + interval
 
     def _emit_ack(self, kind: int, now: int) -> None:
+        self._ack_pending = False
+        self._rx_unacked = 0
         self._emit(Frame(kind, self.session, 0, self._rx_seq), now)
 
     def _emit_data(self, entry: "_Pending", now: int) -> None:
         entry.sent = now
+        self._ack_pending = False  # the frame carries our ack
+        self._rx_unacked = 0
         self._emit(
             Frame(KIND_DATA, self.session, entry.seq, self._rx_seq, entry.msg_id, entry.body), now
         )
@@ -714,6 +728,8 @@ class Channel:
                 self._count("timeouts")
                 self.rto = min(self.rto * 2, RTO_MAX_MS)  # back off while nothing gets through
                 self._retransmit(now)
+            if self._ack_pending and ticks_diff(now, self._ack_at) >= 0:
+                self._emit_ack(KIND_ACK, now)
             if ticks_diff(now, self._last_tx) >= self.heartbeat_ms:
                 self._emit_ack(KIND_ACK, now)
         elif ticks_diff(now, self._next_hello) >= 0:
@@ -730,6 +746,8 @@ class Channel:
         ]
         if self._unacked:
             waits.append(self.rto - ticks_diff(now, self._unacked[0].sent))
+        if self._ack_pending:
+            waits.append(ticks_diff(self._ack_at, now))
         return max(0, min(waits))
 
     def _retransmit(self, now: int) -> None:
@@ -753,7 +771,8 @@ class Channel:
     # -- receiving -----------------------------------------------------------------------
     def receive(self, data: bytes, now: int) -> "list[object]":
         events: list[object] = []
-        ack_due = False
+        ack_now = False
+        delivered = 0
         for item in self._reader.feed(data):
             if isinstance(item, DecodeError):
                 self._count("rx_" + item.reason)
@@ -770,8 +789,11 @@ class Channel:
                 self._last_rx = now
                 self._on_ack(item.ack, now, events)
                 if kind == KIND_DATA:
-                    if self._on_data(item, now, events):
-                        ack_due = True
+                    verdict = self._on_data(item, now, events)
+                    if verdict == _DELIVERED:
+                        delivered += 1
+                    elif verdict == _DUPLICATE:
+                        ack_now = True
                 elif kind == KIND_NACK and self._unacked and self._unacked[0].seq == item.ack:
                     self._count("nacks_rx")
                     # frames already in flight behind a loss each look like a new gap: one
@@ -783,8 +805,13 @@ class Channel:
                         self._nack_retx_seq = item.ack
                         self._nack_retx_at = now
                         self._retransmit(now)
-        if ack_due and self.up:
-            self._emit_ack(KIND_ACK, now)
+        if self.up:
+            self._rx_unacked += delivered
+            if ack_now or self._rx_unacked >= ACK_EVERY:
+                self._emit_ack(KIND_ACK, now)
+            elif delivered and not self._ack_pending:
+                self._ack_pending = True
+                self._ack_at = now + ACK_DELAY_MS
         return events
 
     def _session_ok(self, frame: Frame, now: int, events: "list[object]") -> bool:
@@ -822,22 +849,22 @@ class Channel:
         self._srtt = rtt if self._srtt < 0 else (7 * self._srtt + rtt) // 8
         self.rto = min(max(3 * self._srtt, RTO_MIN_MS), RTO_MAX_MS)
 
-    def _on_data(self, frame: Frame, now: int, events: "list[object]") -> bool:
+    def _on_data(self, frame: Frame, now: int, events: "list[object]") -> int:
         if frame.seq == self._rx_seq:
             self._rx_seq = (self._rx_seq + 1) % SEQ_MOD
             self._nacked_for = -1
             events.append(Received(frame.msg_id, frame.body))
-            return True
+            return _DELIVERED
         behind = (self._rx_seq - frame.seq) % SEQ_MOD
         if 0 < behind <= SEQ_MOD // 2:
             self._count("rx_duplicate")
-            return True  # the ack was lost: acknowledge again
+            return _DUPLICATE  # our ack was lost and the peer retransmits: ack at once
         self._count("rx_out_of_order")
         if self._nacked_for != self._rx_seq or ticks_diff(now, self._nack_at) >= self.rto // 2:
             self._nacked_for = self._rx_seq
             self._nack_at = now
             self._emit_ack(KIND_NACK, now)
-        return False
+        return _DROPPED
 
     def _on_hello(self, frame: Frame, now: int, events: "list[object]") -> None:
         try:

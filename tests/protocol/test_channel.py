@@ -66,6 +66,7 @@ def test_device_reset_is_detected_and_old_acks_cannot_ack_new_frames() -> None:
     w.collect()
     for _ in range(3):
         w.deliver("ab")
+    w.tick(lc.ACK_DELAY_MS)  # the delayed ACK goes out
     old_acks = b"".join(w.inflight["ba"])  # the old device's ACKs, held back
     assert old_acks
     w.inflight["ba"] = []
@@ -226,6 +227,7 @@ def test_faults_never_lose_duplicate_reorder_or_corrupt(script: list[tuple]) -> 
                 queue[i] = bytes(frame)
         w.check_exactly_once()
     w.settle(1500)
+    w.settle(300, send=False)  # the last delayed ACKs go out
     w.check_exactly_once()
     assert w.a.channel.up and w.b.channel.up
     for sender, receiver in ((w.a, w.b), (w.b, w.a)):
