@@ -16,18 +16,29 @@ import switches
 import ticks
 from machine import PWM, UART, Pin
 
+# the rp2 port defines PWRON_RESET and WDT_RESET; other causes are not on every port
 _CAUSES = {
     machine.PWRON_RESET: lc.RESET_POWER_ON,
     machine.WDT_RESET: lc.RESET_WATCHDOG,
-    machine.SOFT_RESET: lc.RESET_SOFT,
+    getattr(machine, "SOFT_RESET", -1): lc.RESET_SOFT,
 }
+
+
+def rand32() -> int:
+    """32 random bits: the RP2040's ring-oscillator entropy via os.urandom where the port
+    has it, else the seeded PRNG (good enough for a session epoch, never for secrets)."""
+    if hasattr(os, "urandom"):
+        return int(struct.unpack("<I", os.urandom(4))[0])
+    import random
+
+    return random.getrandbits(32)
 
 
 class App:
     def __init__(self) -> None:
         now = ticks.now()
         self.boot_ms = now
-        self.boot_id = struct.unpack("<I", os.urandom(4))[0]
+        self.boot_id = rand32()
         self.reset_cause = _CAUSES.get(machine.reset_cause(), lc.RESET_OTHER)
         self.uart = UART(
             board.LINK_UART_ID,
@@ -37,7 +48,9 @@ class App:
             rxbuf=config.LINK_RXBUF,
             txbuf=config.LINK_TXBUF,
         )
-        self.channel = lc.Channel(lc.ROLE_DEVICE, config.FW_VERSION, now, self.reset_cause)
+        self.channel = lc.Channel(
+            lc.ROLE_DEVICE, config.FW_VERSION, now, self.reset_cause, rand32=rand32
+        )
         self.inhibit_pin = Pin(board.COIN_INHIBIT, Pin.OUT)
         self.inhibited = True
         self.pulse_pin = Pin(board.COIN_PULSE, Pin.IN, Pin.PULL_UP)
