@@ -47,7 +47,7 @@ class Rig:
 @pytest.fixture
 def rig(bench: dict[str, Any]) -> Iterator[Rig]:
     section = bench_section(bench, "coproc")
-    if section.get("backend", "sim") == "sim":
+    if section.get("backend", "serial" if "port" in section else "sim") == "sim":
         with SimCoproc() as sim:
             yield Rig(sim.port, sim)
     else:
