@@ -344,8 +344,8 @@ class CoprocDriver:
     def _fresh_coin(self, counter: int) -> bool:
         """Coin events carry a per-boot counter: drop repeats, report gaps."""
         last = self._last_coin
-        self._last_coin = counter if last is None else last
-        if last is None:
+        if last is None:  # the first coin event this driver sees from this boot
+            self._last_coin = counter
             return True
         ahead = (counter - last) & 0xFFFF
         if ahead == 0 or ahead > 0x8000:
