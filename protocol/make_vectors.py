@@ -1,0 +1,227 @@
+"""Regenerate protocol/vectors.json from the codec: `python -m protocol.make_vectors`.
+
+The CRC and COBS entries are known answers from outside this project (the CRC-32 check
+value of "123456789", the COBS examples of Cheshire & Baker and Wikipedia); the rest pins
+today's wire format so any change to it shows up as a diff of vectors.json, which must then
+come with a PROTOCOL_VERSION bump and a SPEC.md update.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+from protocol import link_codec as lc
+
+PATH = Path(__file__).with_name("vectors.json")
+
+COBS_KNOWN = [
+    ("", "01"),
+    ("00", "0101"),
+    ("0000", "010101"),
+    ("001100", "01021101"),
+    ("11220033", "0311220233"),
+    ("11223344", "0511223344"),
+    ("11000000", "0211010101"),
+    (bytes(range(1, 255)).hex(), "ff" + bytes(range(1, 255)).hex()),
+    (bytes(range(0, 255)).hex(), "01ff" + bytes(range(1, 255)).hex()),
+    (bytes(range(1, 256)).hex(), "ff" + bytes(range(1, 255)).hex() + "02ff"),
+    ((bytes(range(2, 256)) + b"\0").hex(), "ff" + bytes(range(2, 256)).hex() + "0101"),
+    ((bytes(range(3, 256)) + b"\0\1").hex(), "fe" + bytes(range(3, 256)).hex() + "0201"),
+]
+
+CRC_KNOWN = [("313233343536373839", 0xCBF43926), ("", 0), ("00", 0xD202EF8D)]
+
+MESSAGES: list[tuple[int, tuple[int, ...]]] = [
+    (lc.MSG_COIN_INHIBIT, (1,)),
+    (lc.MSG_BUZZER, (lc.BUZZER_ALARM, 0)),
+    (lc.MSG_LED, (lc.LED_CARD_GUIDE, lc.LED_BLINK_SLOW)),
+    (lc.MSG_SERVICE_MODE, (1,)),
+    (lc.MSG_STATUS_REQUEST, ()),
+    (lc.MSG_COIN, (500, 4, 7)),
+    (lc.MSG_COIN_REJECTED, (lc.COIN_REJECT_COUNT, 9, 8)),
+    (lc.MSG_TRAY, (lc.TRAY_CERTIFICATE, 1)),
+    (lc.MSG_DOOR, (1,)),
+    (lc.MSG_STATUS, (1, 0, 1, 0, 3, 2, 0, 1, 0, 1, 65535, 86400, 0xDEADBEEF)),
+]
+
+SESSION = lc.session_tag(0x11223344, 0xA1B2C3D4)
+
+
+def frames() -> list[dict[str, Any]]:
+    specs = [
+        ("data coin", lc.Frame(lc.KIND_DATA, SESSION, 5, 3, lc.MSG_COIN, b"\xf4\x01\x04\x07\x00")),
+        ("data empty body", lc.Frame(lc.KIND_DATA, SESSION, 255, 0, lc.MSG_STATUS_REQUEST)),
+        ("ack", lc.Frame(lc.KIND_ACK, SESSION, 0, 6)),
+        ("nack", lc.Frame(lc.KIND_NACK, SESSION, 0, 2)),
+        ("data max payload", lc.Frame(lc.KIND_DATA, SESSION, 1, 1, 0x7F, bytes(200))),
+    ]
+    out = []
+    for what, f in specs:
+        out.append(
+            {
+                "what": what,
+                "frame": {
+                    "kind": f.kind,
+                    "session": f.session,
+                    "seq": f.seq,
+                    "ack": f.ack,
+                    "msg_id": f.msg_id,
+                    "body": f.body.hex(),
+                },
+                "wire": lc.encode_frame(f).hex(),
+            }
+        )
+    return out
+
+
+def _with_crc(raw: bytes) -> bytes:
+    return raw + struct.pack("<I", lc.crc32(raw))
+
+
+def rejects() -> list[dict[str, str]]:
+    good = lc.pack_frame(
+        lc.Frame(lc.KIND_DATA, SESSION, 5, 3, lc.MSG_COIN, b"\xf4\x01\x04\x07\x00")
+    )
+    flipped = bytearray(good)
+    flipped[9] ^= 0x10
+    wrong_version = _with_crc(b"\x02" + good[1:-4])
+    wrong_kind = _with_crc(good[:1] + b"\x09" + good[2:-4])
+    ack_with_body = _with_crc(lc.pack_frame(lc.Frame(lc.KIND_ACK, SESSION, 0, 1))[:-4] + b"\x01")
+    data_no_id = _with_crc(good[:8])
+    cases = [
+        ("empty", b"", "empty"),
+        ("bit flip", lc.cobs_encode(bytes(flipped)), "crc"),
+        ("truncated", lc.cobs_encode(good[:-1]), "crc"),
+        ("too short", lc.cobs_encode(good[:6]), "short"),
+        ("cobs code past end", b"\x09\x01\x02", "cobs"),
+        ("cobs zero inside", b"\x03\x01\x00\x02", "cobs"),
+        ("too long", lc.cobs_encode(bytes(range(1, 250)) * 2), "too_long"),
+        ("other version", lc.cobs_encode(wrong_version), "version"),
+        ("unknown kind", lc.cobs_encode(wrong_kind), "kind"),
+        ("ack with body", lc.cobs_encode(ack_with_body), "length"),
+        ("data without id", lc.cobs_encode(data_no_id), "short"),
+    ]
+    return [{"what": w, "encoded": e.hex(), "reason": r} for w, e, r in cases]
+
+
+def streams() -> list[dict[str, Any]]:
+    a = lc.encode_frame(lc.Frame(lc.KIND_ACK, SESSION, 0, 1))
+    b = lc.encode_frame(lc.Frame(lc.KIND_DATA, SESSION, 0, 1, lc.MSG_DOOR, b"\x01"))
+    corrupt = bytearray(b)
+    corrupt[4] ^= 0xFF
+    if 0 in corrupt[:-1]:
+        corrupt[4] ^= 0x01
+    cases = [
+        ("two frames", a + b, 1, ["ok", "ok"]),
+        ("idle flushes between", b"\x00\x00" + a + b"\x00" + b, 3, ["ok", "ok"]),
+        ("garbage then frame", b"\x13\x37\xff" + b"\x00" + a, 2, ["cobs", "ok"]),
+        ("corrupt middle frame", a + bytes(corrupt) + a, 5, ["ok", "crc", "ok"]),
+        ("stray byte glued to frame", b"\x42" + a + a, 4, ["cobs", "ok"]),
+        ("endless garbage", bytes([0x55]) * 600 + b"\x00" + a, 64, ["too_long", "ok"]),
+    ]
+    return [{"what": w, "input": d.hex(), "chunk": c, "results": r} for w, d, c, r in cases]
+
+
+def handshakes() -> list[dict[str, Any]]:
+    out = []
+    dev_epoch, host_epoch = 0xA1B2C3D4, 0x11223344
+    dev = lc.Channel(
+        lc.ROLE_DEVICE, "fw-0.1.0", 0, reset_cause=lc.RESET_WATCHDOG, rand32=lambda: dev_epoch
+    )
+    dev.tick(0)
+    hello = dev.outgoing()
+    host_hello = lc.encode_frame(
+        lc.Frame(
+            lc.KIND_HELLO,
+            body=lc.Hello(
+                lc.ROLE_HOST, lc.CATALOG_HASH, host_epoch, dev_epoch, lc.RESET_HOST, "host-0.1.0"
+            ).pack(),
+        )
+    )
+    events = dev.receive(host_hello, 1)
+    out.append(
+        {
+            "what": "device after watchdog reset meets the host",
+            "role": lc.ROLE_DEVICE,
+            "fw": "fw-0.1.0",
+            "reset_cause": lc.RESET_WATCHDOG,
+            "epochs": [dev_epoch],
+            "hello": hello.hex(),
+            "peer_hello": host_hello.hex(),
+            "events": [type(e).__name__ for e in events],
+            "reply": dev.outgoing().hex(),
+        }
+    )
+    host = lc.Channel(lc.ROLE_HOST, "host-0.1.0", 0, rand32=lambda: host_epoch)
+    host.tick(0)
+    hello = host.outgoing()
+    bad_hello = lc.encode_frame(
+        lc.Frame(
+            lc.KIND_HELLO,
+            body=lc.Hello(lc.ROLE_DEVICE, lc.CATALOG_HASH ^ 1, dev_epoch, 0, 0, "fw-old").pack(),
+        )
+    )
+    events = host.receive(bad_hello, 1)
+    out.append(
+        {
+            "what": "host refuses a device built from another catalog",
+            "role": lc.ROLE_HOST,
+            "fw": "host-0.1.0",
+            "reset_cause": lc.RESET_POWER_ON,
+            "epochs": [host_epoch],
+            "hello": hello.hex(),
+            "peer_hello": bad_hello.hex(),
+            "events": [type(e).__name__ for e in events],
+            "reply": host.outgoing().hex(),
+        }
+    )
+    return out
+
+
+def build() -> dict[str, Any]:
+    msgs = []
+    for mid, values in MESSAGES:
+        msgs.append(
+            {
+                "id": mid,
+                "name": lc.message_name(mid),
+                "values": list(values),
+                "body": lc.encode_message(mid, values).hex(),
+            }
+        )
+    bad_messages = [
+        {"what": "unknown id", "id": 0x7E, "body": ""},
+        {"what": "coin body too short", "id": lc.MSG_COIN, "body": "f401"},
+        {"what": "tray body too long", "id": lc.MSG_TRAY, "body": "000100"},
+        {"what": "coin value out of range", "id": lc.MSG_COIN, "values": [70000, 1, 1]},
+        {"what": "led missing field", "id": lc.MSG_LED, "values": [1]},
+    ]
+    return {
+        "protocol_version": lc.PROTOCOL_VERSION,
+        "catalog_hash": lc.CATALOG_HASH,
+        "crc32": [{"data": d, "crc": c} for d, c in CRC_KNOWN],
+        "cobs": [{"decoded": d, "encoded": e} for d, e in COBS_KNOWN],
+        "messages": msgs,
+        "bad_messages": bad_messages,
+        "frames": frames(),
+        "rejects": rejects(),
+        "streams": streams(),
+        "handshakes": handshakes(),
+    }
+
+
+def render() -> str:
+    return json.dumps(build(), indent=1) + "\n"
+
+
+def main() -> int:
+    PATH.write_text(render())
+    print("wrote", PATH.name)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,61 @@
+"""`kofu sim` and `kofu sim coproc` start, show the link, and stop cleanly on signals."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def kofu(*args: str) -> subprocess.Popen[str]:
+    code = "import sys; from host.cli import main; sys.exit(main(sys.argv[1:]))"
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def read_until(proc: subprocess.Popen[str], needle: str, timeout: float = 15) -> str:
+    assert proc.stdout is not None
+    seen = ""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen += line
+        if needle in line:
+            return seen
+    proc.kill()
+    raise AssertionError(f"{needle!r} never appeared in:\n{seen}")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_kofu_sim_shows_link_up_and_exits_cleanly(sig: signal.Signals) -> None:
+    proc = kofu("sim")
+    read_until(proc, "coproc link UP")
+    proc.send_signal(sig)
+    out, _ = proc.communicate(timeout=10)
+    assert proc.returncode == 0, out
+    assert "stopped" in out and "Traceback" not in out
+
+
+def test_kofu_sim_coproc_takes_commands() -> None:
+    proc = kofu("sim", "coproc")
+    first = read_until(proc, "port: ")
+    port = first.split("port: ", 1)[1].strip()
+    assert Path(port).exists()
+    out, _ = proc.communicate("door open\nfly away\n", timeout=15)
+    assert proc.returncode == 0
+    assert out.splitlines()[0] == "ok" and "unknown command" in out
+    assert not Path(port).exists()
