@@ -8,6 +8,7 @@ run the kiosk.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 # name -> (module, one-line help). Keep names stable: operators and scripts call them.
@@ -48,7 +49,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"kofu: '{name}' is not available in this build", file=sys.stderr)
             return 2
         raise
-    result: int = module.main(rest)
+    try:
+        result: int = module.main(rest)
+    except BrokenPipeError:
+        # `kofu verify x.pdf | head`: the reader went away; that is not our failure.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     return result
 
 
