@@ -180,6 +180,15 @@ class Journal:
         ).fetchone()
         return None if row is None else int(row[0])
 
+    def last_event_detail(self, device: str, event: str, key: str) -> Any:
+        """``detail[key]`` of the latest ``device_event`` of that device and event, or None."""
+        row = self._db.execute(
+            "SELECT json_extract(detail, '$.' || ?) FROM entries WHERE kind = 'device_event'"
+            " AND device = ? AND json_extract(detail, '$.event') = ? ORDER BY seq DESC LIMIT 1",
+            (key, device, event),
+        ).fetchone()
+        return None if row is None else row[0]
+
     def open_intents(self, kind: str) -> list[Entry]:
         """Intents (``dispense``, ``bill_stack``) no later entry resolves."""
         rows = self._db.execute(
