@@ -16,6 +16,7 @@ waits for a reprint; 1 otherwise.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -107,6 +108,13 @@ def _recover(config_path: Path, journal_path: Path, *, as_json: bool) -> int:
     except (OSError, tomllib.TOMLDecodeError, ConfigError) as exc:
         print(f"kofu cash: {exc}", file=sys.stderr)
         return 2
+    if cfg.coin_acceptor == "pulse":
+        # The pulse acceptor's coins arrive through the kiosk's coprocessor link, which this
+        # command does not open: the board keeps unacknowledged coin events and sends them
+        # when the kiosk connects, where they are credited against the journal's counter.
+        print("kofu cash: pulse coin acceptor not polled (coins come via the coprocessor)",
+              file=sys.stderr)
+        cfg = dataclasses.replace(cfg, coin_acceptor="none")
     try:
         devices = open_devices(cfg)
     except CashDeviceError as exc:
