@@ -39,7 +39,8 @@ class PulseCoinAcceptor:
         self.name = name
         self._source = source
         self._denominations = denominations
-        self._queue: collections.deque[tuple[int, int] | None] = collections.deque()  # None: reboot
+        # (value, counter) from the source; None: the coprocessor rebooted; an event: as is
+        self._queue: collections.deque[tuple[int, int] | CashEvent | None] = collections.deque()
         self._last: int | None = None
         self._inhibited: bool | None = None
 
@@ -79,6 +80,11 @@ class PulseCoinAcceptor:
         per-boot counter restarts, so counting starts again from 0."""
         self._queue.append(None)
 
+    def report(self, event: CashEvent) -> None:
+        """Pass a device state change on in order with the coins (e.g. the coprocessor link
+        went down: ``Fault(out_of_service=True)``; it came back: ``DeviceReady``)."""
+        self._queue.append(event)
+
     def poll(self) -> list[CashEvent]:
         out: list[CashEvent] = []
         while self._queue:
@@ -86,6 +92,9 @@ class PulseCoinAcceptor:
             if item is None:
                 self._last = 0
                 out.append(DeviceReset(self.name))
+                continue
+            if not isinstance(item, tuple):
+                out.append(item)
                 continue
             value, counter = item
             if self._last is not None:

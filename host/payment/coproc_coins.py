@@ -17,6 +17,8 @@ Why the pieces are here:
 - The desk sets the inhibit synchronously, possibly from another thread; the board is told
   from the event loop, retried until acknowledged, and told again after every new link
   session (the firmware inhibits coins by itself while the link is down).
+- A lost link puts the acceptor out of service for the desk (a journaled fault, so the
+  screen stops asking for coins the board refuses); the next session brings it back.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+from drivers.coin.interfaces import CashEvent, DeviceReady, Fault
 from drivers.coin.pulse_acceptor import REJECTED, PulseCoinAcceptor
 from host.coproc.driver import CoprocDriver, CoprocError
 from host.coproc.messages import CoinInserted, CoinRejected, LinkStatus, StatusReport
@@ -57,6 +60,7 @@ class CoprocCoinSource:
         self.boot_id: int | None = None if known is None else int(known)
         self._acceptor: PulseCoinAcceptor | None = None
         self._reboot_pending = False
+        self._link_lost = False
         self._want = True  # inhibited until the desk asks for coins: the safe default
         self.applied: bool | None = None  # what the board last confirmed (None: unknown)
         self.reboots = 0
@@ -96,11 +100,20 @@ class CoprocCoinSource:
                 if isinstance(event, StatusReport):
                     self._on_boot(event.boot_id)
                     self.applied = event.coin_inhibited
+                    if self._link_lost:
+                        self._link_lost = False
+                        self._report(DeviceReady(self._device))
                     self._kick()
                 elif isinstance(event, LinkStatus):
                     # Down: the firmware's safe state inhibits coins; up: a new session
                     # reports its status first, and we set the inhibit again from that.
-                    self.applied = None if not event.up else self.applied
+                    if not event.up:
+                        self.applied = None
+                        if event.reason and event.reason != "starting" and not self._link_lost:
+                            self._link_lost = True
+                            self._report(
+                                Fault(self._device, f"coprocessor link down: {event.reason}", True)
+                            )
                     self._kick()
                 elif isinstance(event, CoinInserted):
                     yield event.value_yen, event.counter
@@ -116,6 +129,10 @@ class CoprocCoinSource:
     def _kick(self) -> None:
         if self._wake is not None:
             self._wake.set()
+
+    def _report(self, event: CashEvent) -> None:
+        if self._acceptor is not None:
+            self._acceptor.report(event)
 
     def _request_status(self) -> None:
         async def ask() -> None:

@@ -169,9 +169,12 @@ def test_link_loss_inhibits_coins_and_loses_none(
             await asyncio.to_thread(board.unplug)
             await until(lambda: not k.driver.health.up)
             await pin_inhibit(board, True)  # the firmware's safe state, on its own
+            # the desk hears of it: the acceptor is out of service (no "insert coins")
+            await until(lambda: (k.desk.poll(), "pulse" in k.desk.out_of_service)[1])
             await insert(board, 100)  # a coin already in flight as the link went
             await asyncio.to_thread(board.plug)
             await k.driver.wait_up(timeout=10)
+            await until(lambda: (k.desk.poll(), "pulse" not in k.desk.out_of_service)[1])
             await pin_inhibit(board, False)  # the payment still wants coins: opened again
             await insert(board, 100)
             assert await asyncio.to_thread(pay.collect, 5)
@@ -179,6 +182,10 @@ def test_link_loss_inhibits_coins_and_loses_none(
             pay.capture_fee()
             await asyncio.to_thread(pay.give_change)
             assert k.journal.balance(pay.tx).balanced
-            assert not any(e.kind == "device_fault" for e in k.journal.entries())
+            faults = [e.detail for e in k.journal.entries() if e.kind == "device_fault"]
+            assert [(f["code"], f["out_of_service"]) for f in faults] == [
+                ("coprocessor link down: timeout", True)
+            ]
+            assert any(e.detail.get("event") == "back in service" for e in k.journal.entries())
 
     asyncio.run(main())
