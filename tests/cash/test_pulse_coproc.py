@@ -189,3 +189,27 @@ def test_link_loss_inhibits_coins_and_loses_none(
             assert any(e.detail.get("event") == "back in service" for e in k.journal.entries())
 
     asyncio.run(main())
+
+
+def test_a_coin_counted_while_no_host_runs_is_money_at_the_next_start(
+    board: SimCoproc, cash: CashSim, tmp_path: Path
+) -> None:
+    path = tmp_path / "j.db"
+
+    async def main() -> None:
+        async with kiosk(board, cash, path) as k:
+            pay = k.desk.begin(100)
+            await pin_inhibit(board, False)
+            await insert(board, 100)
+            assert await asyncio.to_thread(pay.collect, 5)
+            pay.capture_fee()
+            await asyncio.to_thread(pay.give_change)
+        await insert(board, 50)  # in flight as the host went down: the board keeps it
+        async with kiosk(board, cash, path) as k:
+            await until(lambda: (k.desk.poll(), len(credits(k.journal)))[1] == 2)
+            assert credits(k.journal) == [(100, 1), (50, 2)]
+            vouchers = [e for e in k.journal.entries() if e.kind == "voucher"]
+            assert [v.amount for v in vouchers] == [50]  # no payment open: owed back
+            assert all(b.balanced for b in k.journal.balances().values())
+
+    asyncio.run(main())
