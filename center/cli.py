@@ -109,6 +109,7 @@ def start_verify_server(config: CenterConfig, host: str, port: int, access_log: 
         lifespan="off",
     )
     sock = uconfig.bind_socket()
+    sock.listen(uconfig.backlog)  # connections queue until the thread serves them
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
     print(
