@@ -5,14 +5,19 @@ refusals to responses; the flow lives in :mod:`center.service`."""
 
 import base64
 import binascii
+import json
 import logging
+import tempfile
+from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Engine, select
 
+from center import models
 from center.clock import Clock
 from center.config import CenterConfig
 from center.db import make_engine, read_only, session_factory
@@ -21,6 +26,9 @@ from center.reasons import Reason, Refusal
 from center.service import MAX_COPIES, Center
 from center.tls import client_cert_der
 from documents.model import CertificateType, JuminhyoOption
+from documents.verify_web import make_router
+
+VERIFY_PREFIX = "/verify"
 
 log = logging.getLogger(__name__)
 
@@ -243,6 +251,41 @@ def create_app(config: CenterConfig) -> FastAPI:
     )
     def seal(code: Annotated[str, Field(max_length=6)], kiosk_id: Kiosk) -> Response:
         return Response(center.seal_png(code), media_type="image/png")
+
+    # The certificate check page. On this port it needs a kiosk certificate like everything
+    # else (TLS requires one); the public serves it from `kofu center --verify-port`.
+    # Not in the kiosk API's OpenAPI description: it is a page, not an API for kiosks.
+    app.include_router(verify_router(engine), prefix=VERIFY_PREFIX, include_in_schema=False)
+    return app
+
+
+def verify_router(engine: Engine) -> APIRouter:
+    """``documents.verify_web``'s page trusting the keys of the municipalities in the database
+    (read once: a municipality created later is trusted after a restart)."""
+    with session_factory(read_only(engine))() as db:
+        issuers = {
+            m.code: {"name": m.name, "public_key_hex": m.public_key.hex()}
+            for m in db.scalars(select(models.Municipality)).all()
+        }
+    with tempfile.TemporaryDirectory(prefix="kofu-verify-") as tmp:
+        trust = Path(tmp) / "trust.json"
+        trust.write_text(json.dumps({"issuers": issuers}, ensure_ascii=False), encoding="utf-8")
+        return make_router(trust)
+
+
+def create_verify_app(config: CenterConfig) -> FastAPI:
+    """The public certificate check alone (no kiosk API), for the plain-TLS verify port."""
+    engine = make_engine(config.db_url, pool_size=1)
+    try:
+        router = verify_router(engine)
+    finally:
+        engine.dispose()
+    app = FastAPI(title="kofu certificate check", openapi_url=None, docs_url=None, redoc_url=None)
+    app.include_router(router, prefix=VERIFY_PREFIX)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> Response:
+        return Response(status_code=307, headers={"location": f"{VERIFY_PREFIX}/"})
 
     return app
 

@@ -3,6 +3,11 @@
 With no options it starts on 127.0.0.1:8443 with a demo database in ``./.center-state``:
 TLS material, a stand-in JPKI CA with demo cards and two demo kiosk certificates are created
 there on first start. ``--db postgresql://...`` uses PostgreSQL instead of SQLite.
+
+``--verify-port N`` also serves the public certificate check page (upload a scan of a
+certificate's back: VALID / INVALID) at ``https://HOST:N/verify/``, over TLS with the center's
+server certificate but without a client certificate. It needs its own port because the API
+port requires a kiosk certificate in the TLS handshake, before any path is known.
 """
 
 from __future__ import annotations
@@ -59,11 +64,20 @@ def main(argv: list[str]) -> int:
     p.add_argument("--no-demo", action="store_true", help="no demo data, no stand-in JPKI CA")
     p.add_argument("--clock", help="pretend the time at start is this ISO instant (tests, demos)")
     p.add_argument("--access-log", action="store_true")
+    p.add_argument(
+        "--verify-port",
+        type=int,
+        default=None,
+        help="also serve the public certificate check page on this port (TLS, no client "
+        "certificate; 0 picks a free port)",
+    )
     args = p.parse_args(argv)
     config = build_config(args)
     from center.prepare import prepare
 
     prepare(config, demo=not args.no_demo)
+    if args.verify_port is not None:
+        start_verify_server(config, args.host, args.verify_port, args.access_log)
     from center.server import serve
 
     try:
@@ -71,6 +85,41 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def start_verify_server(config: CenterConfig, host: str, port: int, access_log: bool) -> None:
+    """The verify page in a thread of this process (verifications are rare; the API's
+    workers stay separate). Bound before returning, so the printed URL is usable."""
+    import threading
+
+    import uvicorn
+
+    from center.app import VERIFY_PREFIX, create_verify_app
+    from center.pki import CenterPki
+
+    pki = CenterPki(Path(config.state_dir))
+    uconfig = uvicorn.Config(
+        create_verify_app(config),
+        host=host,
+        port=port,
+        ssl_certfile=str(pki.server.with_suffix(".pem")),
+        ssl_keyfile=str(pki.server.with_suffix(".key")),
+        access_log=access_log,
+        log_level="warning",
+        lifespan="off",
+    )
+    sock = uconfig.bind_socket()
+    sock.listen(uconfig.backlog)  # connections queue until the thread serves them
+    bound_host, bound_port = sock.getsockname()[:2]
+    shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+    print(
+        f"kofu center: certificate check page on https://{shown}:{bound_port}{VERIFY_PREFIX}/",
+        flush=True,
+    )
+    server = uvicorn.Server(uconfig)
+    threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="verify-page"
+    ).start()
 
 
 if __name__ == "__main__":

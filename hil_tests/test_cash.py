@@ -8,6 +8,7 @@ on a real bench they skip and the device scenarios (identify, tables, inhibits, 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,12 +21,16 @@ from drivers.coin.cctalk_hopper import CcTalkHopper
 from drivers.coin.cctalk_port import CcTalkPort
 from drivers.coin.id003_validator import Id003Validator
 from drivers.coin.interfaces import Credit, Escrow, PowerUp, VendValid
+from drivers.coin.pulse_acceptor import PulseCoinAcceptor
 from hil_tests.conftest import bench_section
+from host.coproc import CoprocDriver
 from host.payment.config import CashConfig, HopperConfig
+from host.payment.coproc_coins import CoprocCoinSource, open_pulse_devices
 from host.payment.desk import CashDesk
 from host.payment.devices import open_devices
 from host.payment.journal import Journal
 from sim.cash.server import CashSim
+from sim.coproc import SimCoproc
 
 
 @pytest.fixture(scope="module")
@@ -165,4 +170,61 @@ def test_payment_with_change_on_the_bench(
         assert all(b.balanced for b in journal.balances().values())
     finally:
         devices.close()
+        journal.close()
+
+
+def test_pulse_coins_through_the_coprocessor_into_the_journal(
+    bench: dict[str, Any], cash_sim: CashSim | None, tmp_path: Path
+) -> None:
+    """`[cash] coin_acceptor = "pulse"`: coins counted by the coprocessor are credited once,
+    the inhibit line follows the payment, change comes from the ccTalk hoppers."""
+    sim = needs_sim(cash_sim)
+    coproc_section = bench_section(bench, "coproc")
+    cctalk_section = bench_section(bench, "cctalk")
+    if coproc_section.get("backend") != "sim":
+        pytest.skip("needs coins inserted on cue: simulated coprocessor only")
+    cfg = CashConfig(
+        coin_acceptor="pulse",
+        hoppers=(HopperConfig(3, 100, 50), HopperConfig(4, 500, 20)),
+        cctalk_port=port_of(cctalk_section, sim, "cctalk"),
+        poll_interval_s=0.02,
+        hopper_poll_s=0.01,
+    )
+
+    def inhibited(board: SimCoproc, want: bool) -> None:
+        board.wait_state(lambda st: bool(st["inhibit"]) is want, 5.0)
+
+    async def main(board: SimCoproc, journal: Journal) -> None:
+        driver = CoprocDriver(board.port, reopen_s=0.1)
+        source = CoprocCoinSource(driver, journal)
+        await driver.start()
+        devices = open_pulse_devices(cfg, source)
+        assert isinstance(devices.acceptor, PulseCoinAcceptor)
+        coins = asyncio.create_task(devices.acceptor.run())
+        try:
+            await driver.wait_up(timeout=10)
+            desk = CashDesk(journal, devices, cfg)
+            await asyncio.to_thread(desk.start)
+            await asyncio.to_thread(inhibited, board, True)
+            pay = desk.begin(200, municipality="masuda")
+            await asyncio.to_thread(inhibited, board, False)
+            await asyncio.to_thread(board.insert_coin, 500)
+            assert await asyncio.to_thread(pay.collect, 5)
+            await asyncio.to_thread(inhibited, board, True)
+            pay.capture_fee()
+            assert (await asyncio.to_thread(pay.give_change)).paid == 300
+            credits = [(e.amount, e.counter) for e in journal.entries() if e.kind == "credit"]
+            assert credits == [(500, 1)]
+            assert journal.balance(pay.tx).balanced
+        finally:
+            coins.cancel()
+            await asyncio.gather(coins, return_exceptions=True)
+            devices.close()
+            await driver.stop()
+
+    journal = Journal(tmp_path / "cash.db")
+    try:
+        with SimCoproc() as board:
+            asyncio.run(main(board, journal))
+    finally:
         journal.close()

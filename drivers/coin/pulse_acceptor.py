@@ -3,7 +3,9 @@
 The coprocessor driver (host side of the framed link) is wired in through
 :class:`CoinEventSource`: an async iterator of ``(value_yen, per-boot event counter)`` and a
 callable that sets the acceptor's single inhibit line. The counter lets the driver drop a
-repeated event (link retransmission) and notice lost ones or a coprocessor reboot.
+repeated event (link retransmission) and notice lost ones or a coprocessor reboot. A rejected
+pulse train counts too (the coprocessor numbers coins and rejections alike): the source
+reports it as value 0, so the count has no gap and nothing is credited.
 
 A pulse acceptor has one inhibit line for all coins: if any of its denominations must be
 refused (no change for it), the whole acceptor is inhibited.
@@ -15,7 +17,9 @@ import collections
 from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
-from drivers.coin.interfaces import CashEvent, Credit, DeviceReset, Fault
+from drivers.coin.interfaces import CashEvent, Credit, DeviceReset, Fault, Rejected
+
+REJECTED = 0  # the value a source reports for a pulse train that was no coin
 
 
 class CoinEventSource(Protocol):
@@ -35,7 +39,8 @@ class PulseCoinAcceptor:
         self.name = name
         self._source = source
         self._denominations = denominations
-        self._queue: collections.deque[tuple[int, int] | None] = collections.deque()  # None: reboot
+        # (value, counter) from the source; None: the coprocessor rebooted; an event: as is
+        self._queue: collections.deque[tuple[int, int] | CashEvent | None] = collections.deque()
         self._last: int | None = None
         self._inhibited: bool | None = None
 
@@ -75,6 +80,11 @@ class PulseCoinAcceptor:
         per-boot counter restarts, so counting starts again from 0."""
         self._queue.append(None)
 
+    def report(self, event: CashEvent) -> None:
+        """Pass a device state change on in order with the coins (e.g. the coprocessor link
+        went down: ``Fault(out_of_service=True)``; it came back: ``DeviceReady``)."""
+        self._queue.append(event)
+
     def poll(self) -> list[CashEvent]:
         out: list[CashEvent] = []
         while self._queue:
@@ -82,6 +92,9 @@ class PulseCoinAcceptor:
             if item is None:
                 self._last = 0
                 out.append(DeviceReset(self.name))
+                continue
+            if not isinstance(item, tuple):
+                out.append(item)
                 continue
             value, counter = item
             if self._last is not None:
@@ -92,6 +105,9 @@ class PulseCoinAcceptor:
                         Fault(self.name, f"lost {counter - self._last - 1} events", False, counter)
                     )
             self._last = counter
+            if value == REJECTED:
+                out.append(Rejected(self.name, "coin rejected", counter))
+                continue
             if value not in self._denominations:
                 out.append(Fault(self.name, f"unknown coin value {value}", False, counter))
                 continue

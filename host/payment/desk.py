@@ -47,6 +47,7 @@ from host.payment.change import make_change
 from host.payment.config import CashConfig
 from host.payment.devices import CashDevices
 from host.payment.journal import Entry, Journal
+from host.payment.slips import SlipPrinter
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +86,16 @@ class RecoveryReport:
 
 
 class CashDesk:
-    def __init__(self, journal: Journal, devices: CashDevices, config: CashConfig) -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        devices: CashDevices,
+        config: CashConfig,
+        *,
+        slips: SlipPrinter | None = None,
+    ) -> None:
         self.journal = journal
+        self.slips = slips  # the receipt printer: each voucher is printed as it is issued
         self.devices = devices
         self.config = config
         self.out_of_service: set[str] = set()  # takes no money / pays none
@@ -332,7 +341,7 @@ class CashDesk:
                     report.still_open.append(tx)
                 continue
             if b.owed > b.vouchered:
-                self._voucher(tx, b.owed - b.vouchered)
+                self._voucher(tx, b.owed - b.vouchered, reason="recovery")
             if b.unresolved > 0:
                 self._owe(tx, b.unresolved, reason="recovery")
             elif b.unresolved < 0:
@@ -438,12 +447,14 @@ class CashDesk:
 
     def _owe(self, tx: str, amount: int, *, reason: str) -> str:
         self.journal.append("change_owed", tx=tx, amount=amount, reason=reason)
-        return self._voucher(tx, amount)
+        return self._voucher(tx, amount, reason=reason)
 
-    def _voucher(self, tx: str, amount: int) -> str:
-        # The voucher is printed on the receipt printer once it exists; recorded here first.
+    def _voucher(self, tx: str, amount: int, *, reason: str) -> str:
+        # Recorded first, then printed: a failed print is journaled for the clerk to reprint.
         voucher = f"V-{tx}-{amount}"
-        self.journal.append("voucher", tx=tx, amount=amount, voucher=voucher)
+        self.journal.append("voucher", tx=tx, amount=amount, voucher=voucher, reason=reason)
+        if self.slips is not None:
+            self.slips.print_voucher(voucher)
         return voucher
 
 

@@ -15,6 +15,9 @@ Kinds and their ``amount`` (yen):
 - ``device_event`` — a device event with its counter (rejects, resets), no money.
 - ``device_fault`` — something the operator must see.
 - ``refill`` — coins the clerk loaded into a hopper (no transaction).
+- ``slip_printed`` / ``slip_failed`` — a refund voucher or receipt came out of the receipt
+  printer, or did not (detail ``slip``, ``voucher``, ``status``); no money moves. A voucher
+  whose last print failed must be reprinted by the clerk (`kofu cash reprint`).
 """
 
 from __future__ import annotations
@@ -62,6 +65,8 @@ KINDS = frozenset(
         "device_event",
         "device_fault",
         "refill",
+        "slip_printed",
+        "slip_failed",
     }
 )
 
@@ -179,6 +184,39 @@ class Journal:
             (device,),
         ).fetchone()
         return None if row is None else int(row[0])
+
+    def last_event_detail(self, device: str, event: str, key: str) -> Any:
+        """``detail[key]`` of the latest ``device_event`` of that device and event, or None."""
+        row = self._db.execute(
+            "SELECT json_extract(detail, '$.' || ?) FROM entries WHERE kind = 'device_event'"
+            " AND device = ? AND json_extract(detail, '$.event') = ? ORDER BY seq DESC LIMIT 1",
+            (key, device, event),
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def voucher(self, voucher_no: str) -> Entry | None:
+        row = self._db.execute(
+            "SELECT seq, ts, tx, kind, amount, device, counter, detail FROM entries"
+            " WHERE kind = 'voucher' AND json_extract(detail, '$.voucher') = ?"
+            " ORDER BY seq LIMIT 1",
+            (voucher_no,),
+        ).fetchone()
+        if row is None:
+            return None
+        return Entry(row[0], row[1], row[2], row[3], row[4], row[5], row[6], json.loads(row[7]))
+
+    def voucher_prints(self) -> dict[str, str]:
+        """Voucher number -> ``printed``, ``failed`` (its last attempt) or ``unprinted``."""
+        out: dict[str, str] = {}
+        for e in self.entries():
+            no = e.detail.get("voucher")
+            if not isinstance(no, str):
+                continue
+            if e.kind == "voucher":
+                out.setdefault(no, "unprinted")
+            elif e.kind in ("slip_printed", "slip_failed") and out.get(no) != "printed":
+                out[no] = "printed" if e.kind == "slip_printed" else "failed"
+        return out
 
     def open_intents(self, kind: str) -> list[Entry]:
         """Intents (``dispense``, ``bill_stack``) no later entry resolves."""

@@ -22,6 +22,9 @@ class CashReport:
     faults: list[dict[str, Any]] = field(default_factory=list)
     hopper_coins_paid: dict[str, int] = field(default_factory=dict)
     hopper_coins_refilled: dict[str, int] = field(default_factory=dict)
+    # voucher numbers whose last print failed: the clerk must reprint them
+    vouchers_to_reprint: list[str] = field(default_factory=list)
+    receipts_failed: list[str] = field(default_factory=list)  # transactions
 
     @property
     def balanced(self) -> bool:
@@ -36,6 +39,7 @@ class CashReport:
 def build_report(journal: Journal) -> CashReport:
     report = CashReport()
     municipality: dict[str, str] = {}
+    prints = journal.voucher_prints()
     for e in journal.entries():
         if e.kind == "tx_open" and e.tx:
             municipality[e.tx] = str(e.detail.get("municipality") or "unknown")
@@ -43,9 +47,15 @@ def build_report(journal: Journal) -> CashReport:
             m = municipality.get(e.tx, "unknown")
             report.fees_by_municipality[m] = report.fees_by_municipality.get(m, 0) + e.amount
         elif e.kind == "voucher":
+            no = e.detail.get("voucher")
+            state = prints.get(str(no), "unprinted")
             report.vouchers.append(
-                {"tx": e.tx, "amount": e.amount, "voucher": e.detail.get("voucher")}
+                {"tx": e.tx, "amount": e.amount, "voucher": no, "print": state}
             )
+            if state == "failed":
+                report.vouchers_to_reprint.append(str(no))
+        elif e.kind == "slip_failed" and e.detail.get("slip") == "receipt" and e.tx:
+            report.receipts_failed.append(e.tx)
         elif e.kind == "device_fault":
             report.faults.append(
                 {"seq": e.seq, "device": e.device, "code": e.detail.get("code"), "tx": e.tx}
@@ -79,6 +89,13 @@ def build_report(journal: Journal) -> CashReport:
     return report
 
 
+VOUCHER_PRINT = {
+    "printed": "printed",
+    "failed": "PRINT FAILED: clerk reprints",
+    "unprinted": "not printed (no receipt printer)",
+}
+
+
 def format_report(report: CashReport) -> str:
     lines = [
         f"transactions      {report.transactions}",
@@ -107,7 +124,16 @@ def format_report(report: CashReport) -> str:
         lines += [f"  {t['tx']}  unresolved {t['unresolved']}" for t in report.unbalanced]
     if report.vouchers:
         lines.append("refund vouchers:")
-        lines += [f"  {v['voucher']}  {v['amount']} yen" for v in report.vouchers]
+        lines += [
+            f"  {v['voucher']}  {v['amount']} yen  {VOUCHER_PRINT[v['print']]}"
+            for v in report.vouchers
+        ]
+    if report.vouchers_to_reprint:
+        lines.append(
+            f"vouchers to reprint: {len(report.vouchers_to_reprint)} (run `kofu cash reprint`)"
+        )
+    if report.receipts_failed:
+        lines.append(f"receipts not printed: {len(report.receipts_failed)}")
     if report.faults:
         lines.append(
             f"device faults: {len(report.faults)} (latest: "

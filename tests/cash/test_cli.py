@@ -132,3 +132,20 @@ def test_recover_with_a_wrong_port_is_a_clear_error(
     assert cash_cli.main(args) == 2
     assert "cannot open cash device port" in capsys.readouterr().err
     assert not (tmp_path / "j.db").exists()
+
+
+def test_recover_with_a_pulse_acceptor_recovers_the_rest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sim.cash.server import CashSim
+
+    with CashSim() as sim:
+        config = tmp_path / "kiosk.toml"
+        config.write_text(
+            f'[cash]\ncoin_acceptor = "pulse"\n[cash.cctalk]\nport = "{sim.cctalk_path}"\n'
+        )
+        args = ["recover", "--config", str(config), "--journal", str(tmp_path / "j.db"), "--json"]
+        assert cash_cli.main(args) == 0
+    captured = capsys.readouterr()
+    assert "via the coprocessor" in captured.err
+    assert json.loads(captured.out.strip().splitlines()[-1])["still_open"] == []

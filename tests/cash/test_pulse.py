@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from drivers.coin.interfaces import Credit, DeviceReset, Fault
+from drivers.coin.interfaces import Credit, DeviceReset, Fault, Rejected
 from drivers.coin.pulse_acceptor import PulseCoinAcceptor
 from host.payment.config import CashConfig, HopperConfig
 from host.payment.desk import CashDesk
@@ -101,3 +101,12 @@ def test_payment_with_pulse_coins_and_ccTalk_hoppers(tmp_path: Path) -> None:
         assert journal.last_counter("pulse") == 1
         devices.close()
         journal.close()
+
+
+def test_a_rejected_pulse_train_keeps_the_count_and_is_no_money() -> None:
+    acc = PulseCoinAcceptor(Source([(100, 1), (0, 2), (100, 3)]))
+    run(acc)
+    events = acc.poll()
+    assert [e.value for e in events if isinstance(e, Credit)] == [100, 100]
+    assert Rejected("pulse", "coin rejected", 2) in events
+    assert not any(isinstance(e, Fault) for e in events)  # no gap seen
