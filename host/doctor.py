@@ -606,6 +606,8 @@ def check_clock(opts: Options) -> list[Finding]:
                            "timedatectl set-ntp true; check the network to the NTP server"))
     elif synced:
         out.append(Finding("clock.ntp", OK, "NTP-synchronised"))
+    else:
+        out.append(Finding("clock.ntp", SKIP, "NTP state unknown (no systemd-timesyncd here)"))
     return out
 
 
