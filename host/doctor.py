@@ -100,9 +100,12 @@ def check_config(raw: dict[str, Any]) -> list[Finding]:
     from host.session.config import session_config
 
     problems: list[str] = []
+    extra: list[Finding] = []
     unknown = sorted(set(raw) - set(TABLES))
-    if unknown:
-        problems.append(f"unknown tables {unknown} (known: {', '.join(TABLES)})")
+    if unknown:  # a newer kiosk may read more tables: say so, but do not fail for it
+        extra.append(Finding("config.unknown", WARN, f"tables the doctor does not know: "
+                             f"{unknown}", "check their spelling (known: " + ", ".join(TABLES)
+                             + ")"))
     for name in TABLES:
         if name in raw and not isinstance(raw[name], dict):
             problems.append(f"[{name}] must be a table")
@@ -111,7 +114,7 @@ def check_config(raw: dict[str, Any]) -> list[Finding]:
         problems.append(f"missing tables {missing}: every device needs its table "
                         '(backend = "sim" for a simulated one)')
     if problems:
-        return [Finding("config.tables", FAIL, "; ".join(problems), "fix kiosk.toml")]
+        return [Finding("config.tables", FAIL, "; ".join(problems), "fix kiosk.toml"), *extra]
     try:
         session_config(raw.get("session"))
     except SessionConfigError as exc:
@@ -157,8 +160,8 @@ def check_config(raw: dict[str, Any]) -> list[Finding]:
     if not isinstance(ui.get("host", "127.0.0.1"), str):
         problems.append("ui.host: an address to listen on (127.0.0.1: the screen is local)")
     if problems:
-        return [Finding("config.tables", FAIL, "; ".join(problems), "fix kiosk.toml")]
-    return [Finding("config.tables", OK, "every table is well-formed")]
+        return [Finding("config.tables", FAIL, "; ".join(problems), "fix kiosk.toml"), *extra]
+    return [Finding("config.tables", OK, "every table is well-formed"), *extra]
 
 
 def _receipt_problems(receipt: dict[str, Any]) -> list[str]:

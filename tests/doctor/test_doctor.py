@@ -108,7 +108,9 @@ def test_config_errors_name_the_bad_setting() -> None:
     for words in ("session.max_copies", "card.reader", "printer: uri", "receipt: connection",
                   "coproc: port", "center: url", "center: cert", "ui.port", "coin_acceptor"):
         assert words in finding.detail
-    assert doctor.check_config({"nfc": {}})[0].status == FAIL
+    sims = {t: {"backend": "sim"} for t in doctor.DEVICE_TABLES}
+    tables, unknown = doctor.check_config({**sims, "nfcc": {}})
+    assert tables.status == OK and unknown.status == WARN and "'nfcc'" in unknown.detail
     missing = doctor.check_config({"card": {"backend": "sim"}})[0]
     assert missing.status == FAIL and "'printer'" in missing.detail
 
