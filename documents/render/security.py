@@ -7,11 +7,12 @@ one coarse square dot (0.45 mm) with the same ink. The two screens share the lat
 the stroke edges cut sites without any blank band, and at reading distance (the fine
 cluster structure is 0.29 mm, well under what the eye separates) word and background are
 one even tint with no outline. A copier drops the fine dots and keeps the coarse ones, so
-the word appears. Thin white waves over both screens (camouflage) cut word and background
-alike and break up what texture difference remains. Both screens are two crossing stripe
-sets (a clip and a fill): a page costs about 1 200 rectangles, not 120 000 dots, and both
-go through the same rasterizer path, so their tones match at print resolutions (300 dpi
-and up; screen renders at 150 dpi and below over-darken the sub-pixel fine dots).
+the word appears. (White camouflage waves over both screens were tried: they cut the
+remaining texture difference by a third but made a page cost 50 % more to render.) Both
+screens are two crossing stripe sets (a clip and a fill): a page costs about 1 200
+rectangles, not 120 000 dots, and both go through the same rasterizer path, so their
+tones match at print resolutions (300 dpi and up; screen renders at 150 dpi and below
+over-darken the sub-pixel fine dots).
 
 Latent image: inside a small box, the mark is drawn with vertical lines and its surround
 with horizontal lines of the same weight: even grey face-on, visible when the sheet is
@@ -97,39 +98,6 @@ def _coarse_ops(x0: float, y0: float, w: float, h: float) -> str:
     return "\n".join(ops)
 
 
-CAMO_PITCH = 2.6 * mm  # camouflage: white wavy lines over both screens
-CAMO_WAVE = 9.0 * mm
-CAMO_AMPLITUDE = 1.4 * mm
-CAMO_WIDTH = 0.13 * mm
-
-
-@cache
-def _camouflage_ops(w: float, h: float) -> str:
-    """Thin white waves across the whole tint: they cut word and background alike (no
-    tone difference), and their strong, irregular-looking texture hides what is left of
-    the coarse screen's texture inside the word at reading distance."""
-    # a sine as cubic Beziers, one per half wave (control points at 0.3642 of the span)
-    half = CAMO_WAVE / 2
-    k = 0.3642 * half
-    ops = [f"{CAMO_WIDTH:.3f} w 0 J"]
-    y = -CAMO_PITCH
-    row = 0
-    while y < h + CAMO_PITCH:
-        x = -half * (row % 4) / 2  # rows out of phase: no straight ridge lines
-        sign = 1.0
-        ops.append(f"{x:.2f} {y:.2f} m")
-        while x < w + half:
-            a = sign * CAMO_AMPLITUDE
-            ops.append(f"{x + k:.2f} {y + a * 1.3:.2f} {x + half - k:.2f} {y + a * 1.3:.2f} "
-                       f"{x + half:.2f} {y:.2f} c")
-            x += half
-            sign = -sign
-        y += CAMO_PITCH
-        row += 1
-    ops.append("S")
-    return "\n".join(ops)
-
-
 def _line_rows(c: Canvas, box: Box, vertical: bool) -> None:
     # thin filled bars rather than hairline strokes (true coverage at any zoom)
     p = c.beginPath()
@@ -190,10 +158,6 @@ def void_pantograph(c: Canvas, page_w: float, page_h: float) -> None:
     pad = WORD_SIZE * 0.2  # glyphs overshoot the nominal box
     for b in boxes:  # ... and put the coarse dots on the same lattice sites inside it
         c._code.append(_coarse_ops(b.x - pad, b.y - pad, b.w + 2 * pad, b.h + 2 * pad))
-    c.restoreState()
-    c.saveState()
-    c.setStrokeColorRGB(1, 1, 1)
-    c._code.append(_camouflage_ops(page_w, page_h))
     c.restoreState()
 
 
