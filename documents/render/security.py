@@ -1,11 +1,18 @@
 """Anti-forgery print: a void-pantograph copy-evident background and a latent-image mark.
 
-Void pantograph: the page is covered with a light tint made of two dot screens of the same
-average tone. The background uses fine dots a copier cannot resolve; the hidden word 複写
-uses coarse dots it can. On the original both read as one even tint; on a copy the fine dots
-drop out and the word appears. The fine screen is two crossing stripe sets (a clip and a
-fill), the coarse one round-capped dashed strokes, so a page costs a few hundred
-operators, not 300 000 dots.
+Void pantograph: one page-fixed square lattice (0.88 mm) carries the whole tint. Around
+the hidden word 複写 every site holds a cluster of 3 x 3 fine square dots (0.15 mm, far
+apart enough that no copier pixel is even half covered); inside the word every site holds
+one coarse square dot (0.45 mm) with the same ink. The two screens share the lattice, so
+the stroke edges cut sites without any blank band, and at reading distance (the fine
+cluster structure is 0.29 mm, well under what the eye separates) word and background are
+one even tint with no outline. A copier drops the fine dots and keeps the coarse ones, so
+the word appears. (White camouflage waves over both screens were tried: they cut the
+remaining texture difference by a third but made a page cost 50 % more to render.) Both
+screens are two crossing stripe sets (a clip and a fill): a page costs about 1 200
+rectangles, not 120 000 dots, and both go through the same rasterizer path, so their
+tones match at print resolutions (300 dpi and up; screen renders at 150 dpi and below
+over-darken the sub-pixel fine dots).
 
 Latent image: inside a small box, the mark is drawn with vertical lines and its surround
 with horizontal lines of the same weight: even grey face-on, visible when the sheet is
@@ -23,16 +30,18 @@ from reportlab.pdfgen.canvas import Canvas
 
 from documents.render.fonts import GOTHIC, register
 
-GRID = 12.32 * mm  # both screens repeat on this grid
-FINE_PITCH = GRID / 28  # 0.44 mm
-FINE_SIDE = 0.152 * mm  # square dots: coverage ~12 %
-COARSE_PITCH = GRID / 5  # 2.46 mm
-COARSE_RADIUS = 0.48 * mm  # round dots: coverage ~12 %
-INK = (0.22, 0.30, 0.42)  # dark blue-grey: with ~12 % coverage the page reads as a faint tint
+PITCH = 12.32 * mm / 14  # 0.88 mm lattice, shared by both screens
+CLUSTER = 3  # a background site: CLUSTER x CLUSTER fine dots, evenly spread
+FINE_SIDE = 0.148 * mm  # coverage 9 x 0.148^2 / 0.88^2 = 25 %
+# A coarse dot holds a cluster's ink plus 4 % (area): the fine dots gain more at their edges
+# (anti-aliasing in a raster, toner spread on paper); tones within 2 % at 300 and 600 dpi.
+COARSE_SIDE = CLUSTER * FINE_SIDE * 1.02
+INK = (0.22, 0.30, 0.42)  # dark blue-grey: at 25 % coverage a light tint (~18 % grey)
 WORD = "複写"
 WORD_SIZE = 110  # pt
 LINE_PITCH = 0.6 * mm
 LINE_WIDTH = 0.22 * mm
+
 
 @dataclass(frozen=True)
 class Box:
@@ -44,46 +53,49 @@ class Box:
     h: float
 
 
+def _sites(lo: float, hi: float) -> list[float]:
+    """Lattice site centres covering [lo, hi] (one site of margin each side)."""
+    k = math.floor(lo / PITCH) - 1
+    out = []
+    while (k - 0.5) * PITCH < hi + PITCH:
+        out.append((k + 0.5) * PITCH)
+        k += 1
+    return out
+
+
 @cache
 def _fine_ops(x0: float, y0: float, w: float, h: float) -> str:
     """PDF operators of the fine screen over a box, built once per box: the same on every
-    page, and reportlab's number formatting would otherwise dominate the render time."""
-    y = math.floor(y0 / FINE_PITCH) * FINE_PITCH + (FINE_PITCH - FINE_SIDE) / 2
-    x = math.floor(x0 / FINE_PITCH) * FINE_PITCH + (FINE_PITCH - FINE_SIDE) / 2
+    page, and reportlab's number formatting would otherwise dominate the render time.
+
+    The fine dots are the crossing of two stripe sets (clip to the horizontal stripes,
+    fill the vertical ones); fills, unlike hairline strokes, keep their true coverage on
+    screen at any zoom."""
+    step = PITCH / CLUSTER
+    offsets = [(j - (CLUSTER - 1) / 2) * step - FINE_SIDE / 2 for j in range(CLUSTER)]
     ops = ["q"]
-    while y < y0 + h:
-        ops.append(f"{x0:.3f} {y:.3f} {w:.3f} {FINE_SIDE:.3f} re")
-        y += FINE_PITCH
+    for y in _sites(y0, y0 + h):
+        ops += [f"{x0:.3f} {y + d:.3f} {w:.3f} {FINE_SIDE:.3f} re" for d in offsets]
     ops.append("W n")
-    while x < x0 + w:
-        ops.append(f"{x:.3f} {y0:.3f} {FINE_SIDE:.3f} {h:.3f} re")
-        x += FINE_PITCH
+    for x in _sites(x0, x0 + w):
+        ops += [f"{x + d:.3f} {y0:.3f} {FINE_SIDE:.3f} {h:.3f} re" for d in offsets]
     ops += ["f", "Q"]
     return "\n".join(ops)
 
 
-def _fine_rows(c: Canvas, box: Box) -> None:
-    """The fine square dots as the crossing of two stripe sets: clip to horizontal stripes,
-    fill vertical ones (in the current fill colour). Two paths of a few hundred rectangles
-    per page instead of 300 000 dots, and fills (unlike hairline strokes) keep their true
-    coverage on screen at any zoom, so a viewer shows the same light tint as paper.
-    Stripes start on a page-fixed grid so neighbouring areas line up."""
-    c._code.append(_fine_ops(box.x, box.y, box.w, box.h))
-
-
-def _coarse_rows(c: Canvas, box: Box) -> None:
-    """Round dots as zero-length dashes with round caps, one operator per row."""
-    c.setLineWidth(2 * COARSE_RADIUS)
-    c.setLineCap(1)
-    c.setDash([0, COARSE_PITCH], 0)
-    y = math.floor(box.y / COARSE_PITCH) * COARSE_PITCH + COARSE_PITCH / 2
-    x0 = math.floor(box.x / COARSE_PITCH) * COARSE_PITCH + COARSE_PITCH / 2
-    p = c.beginPath()
-    while y < box.y + box.h + COARSE_PITCH:
-        p.moveTo(x0, y)
-        p.lineTo(box.x + box.w + COARSE_PITCH, y)
-        y += COARSE_PITCH
-    c.drawPath(p, stroke=1, fill=0)
+@cache
+def _coarse_ops(x0: float, y0: float, w: float, h: float) -> str:
+    """The coarse screen over a box (the caller clips it to the word): one square dot per
+    lattice site, drawn as crossing stripes like the fine screen."""
+    side = COARSE_SIDE
+    ops = ["q"]
+    for y in _sites(y0, y0 + h):
+        ops.append(f"{x0:.3f} {y - side / 2:.3f} {w:.3f} {side:.3f} re")
+    ops.append("W n")
+    for x in _sites(x0, x0 + w):
+        ops.append(f"{x - side / 2:.3f} {y0:.3f} {side:.3f} {h:.3f} re")
+    ops += ["f", "Q"]
+    return "\n".join(ops)
 
 
 def _line_rows(c: Canvas, box: Box, vertical: bool) -> None:
@@ -116,12 +128,18 @@ def word_boxes(page_w: float, page_h: float) -> list[Box]:
     return boxes
 
 
+def word_origin(box: Box) -> tuple[float, float]:
+    """The text origin of the word drawn in ``box`` (GOTHIC at WORD_SIZE; tests use it to
+    draw the word's exact outline)."""
+    return box.x, box.y + WORD_SIZE * 0.12
+
+
 def _word_text(c: Canvas, boxes: list[Box], mode: int) -> None:
     t = c.beginText()
     t.setTextRenderMode(mode)
     t.setFont(GOTHIC, WORD_SIZE)
     for b in boxes:
-        t.setTextOrigin(b.x, b.y + WORD_SIZE * 0.12)
+        t.setTextOrigin(*word_origin(b))
         t.textOut(WORD)
     c.drawText(t)
 
@@ -131,14 +149,15 @@ def void_pantograph(c: Canvas, page_w: float, page_h: float) -> None:
     register(GOTHIC)
     boxes = word_boxes(page_w, page_h)
     c.saveState()
-    c.setStrokeColorRGB(*INK)
     c.setFillColorRGB(*INK)
-    _fine_rows(c, Box(0, 0, page_w, page_h))
+    c._code.append(_fine_ops(0.0, 0.0, page_w, page_h))
     c.setFillColorRGB(1, 1, 1)
     _word_text(c, boxes, 0)  # knock the fine screen out where the word goes
     _word_text(c, boxes, 7)  # then clip to the word's outline ...
-    for b in boxes:
-        _coarse_rows(c, b)  # ... and fill it with the coarse screen
+    c.setFillColorRGB(*INK)
+    pad = WORD_SIZE * 0.2  # glyphs overshoot the nominal box
+    for b in boxes:  # ... and put the coarse dots on the same lattice sites inside it
+        c._code.append(_coarse_ops(b.x - pad, b.y - pad, b.w + 2 * pad, b.h + 2 * pad))
     c.restoreState()
 
 
