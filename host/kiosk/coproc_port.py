@@ -41,6 +41,7 @@ def translate(event: object) -> E.Event | None:
 class CoprocPort:
     def __init__(self, driver: CoprocDriver) -> None:
         self.driver = driver
+        self._up: bool | None = None  # link health last reported to the session
 
     async def _send(self, what: str, coro: object) -> None:
         try:
@@ -62,5 +63,9 @@ class CoprocPort:
     async def events(self) -> AsyncIterator[E.Event]:
         async for event in self.driver.events():
             ev = translate(event)
+            if isinstance(ev, E.DeviceHealth):
+                if ev.ok == self._up:
+                    continue  # only changes of link health matter to the session
+                self._up = ev.ok
             if ev is not None:
                 yield ev
