@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -143,7 +144,7 @@ class WholeSim:
         (self.state / "coproc").mkdir(exist_ok=True)
         self.coproc = SimCoproc(self.state / "coproc").start()
         self.stack.callback(self.coproc.stop)
-        self.a4 = IppPrinterSim(self.state / "a4").start()
+        self.a4 = self._start_a4(IppPrinterSim(self.state / "a4"))
         self.stack.callback(self.a4.stop)
         self.receipt = EscposSink(self.state / "receipts", port=0).start()
         self.stack.callback(self.receipt.stop)
@@ -182,6 +183,22 @@ class WholeSim:
             "ui": {"host": "127.0.0.1", "port": self.ui_port, "sim_panel": True},
         }
         self.config_path.write_text(dump_toml(tables), encoding="utf-8")
+
+    @staticmethod
+    def _start_a4(printer: Any, attempts: int = 3) -> Any:
+        # ippeveprinter exits when avahi-daemon goes away under it, which happens when
+        # another program that started avahi stops it: try again (avahi is then restarted).
+        from sim.printer.ipp_sim import PrinterSimError
+
+        for attempt in range(attempts):
+            try:
+                return printer.start()
+            except PrinterSimError:
+                if attempt == attempts - 1:
+                    raise
+                printer._daemons = None
+                time.sleep(1.0)
+        return printer
 
     def _admin(self, *args: str) -> None:
         cmd = [sys.executable, "-c", "import sys; from host.cli import main; "

@@ -142,7 +142,14 @@ class Person:
         return fee
 
     async def finish(self) -> None:
+        slips = len(self.sim.receipt.slips())
         await self.wait(State.COLLECT, timeout=120)
+        # The receipt follows the pages: the person takes both.
+        deadline = time.monotonic() + 20
+        while len(self.sim.receipt.slips()) <= slips:
+            if time.monotonic() > deadline:
+                raise ScriptFailed("no receipt came out")
+            await asyncio.sleep(0.05)
         await self.take_trays()
         await self.lift_card()
         await self.wait(State.THANKS, State.IDLE)
@@ -262,6 +269,7 @@ async def run_on(
     t0 = time.monotonic()
     try:
         await SCRIPTS[name](person)
+        await service.kiosk.runner.settle() if service.kiosk else None
     finally:
         await service.stop()
     result.figures["session_s"] = time.monotonic() - t0
