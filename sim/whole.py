@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import json
 import shutil
 import signal
@@ -34,6 +35,7 @@ PERSONA_RESIDENTS = {
     "expired": "foreign",
     "revoked": "wakaba",
 }
+SIM_CLERK_PIN = "9999"  # the simulated kiosk's clerk PIN (never a real kiosk's)
 CARD_SLOT = 0  # vpcd slot 0 (the test suite's card tests use slot 1)
 DEFAULT_STATE = Path(".sim-state")
 
@@ -152,7 +154,10 @@ class WholeSim:
         pki = CenterPki(center_state)
         kiosk_stem = pki.kiosk("demo-kiosk")
         tables: dict[str, dict[str, Any]] = {
-            "kiosk": {"spool_dir": str(self.state / "spool")},
+            "kiosk": {
+                "spool_dir": str(self.state / "spool"),
+                "clerk_pin_sha256": hashlib.sha256(SIM_CLERK_PIN.encode()).hexdigest(),
+            },
             "session": {},
             "cash": {
                 "coins": [10, 50, 100, 500],
@@ -169,8 +174,12 @@ class WholeSim:
             },
             "card": {"backend": "sim", "reader": f"^Virtual PCD 00 {CARD_SLOT:02d}$"},
             "printer": {"backend": "sim", "uri": self.a4.uri},
-            "receipt": {"backend": "sim", "connection": "network", "host": "127.0.0.1",
-                        "port": self.receipt.port},  # fmt: skip
+            "receipt": {
+                "backend": "sim",
+                "connection": "network",
+                "host": "127.0.0.1",
+                "port": self.receipt.port,
+            },  # fmt: skip
             "coproc": {"backend": "sim", "port": self.coproc.port},
             "center": {
                 "url": self.center.url,

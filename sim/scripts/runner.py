@@ -24,9 +24,8 @@ from host.kiosk.fixed_clock import running_from
 from host.kiosk.service import KioskService
 from host.session.states import State
 from sim.card.virtual import DEFAULT_PIN
+from sim.whole import SIM_CLERK_PIN as CLERK_PIN
 from sim.whole import WholeSim
-
-CLERK_PIN = "9999"
 
 
 class ScriptFailed(AssertionError):
@@ -168,13 +167,19 @@ def write_trust(sim: WholeSim, path: Path) -> Path:
     return path
 
 
-def _collect_outputs(sim: WholeSim, out: Path, result: Result) -> None:
+def _collect_outputs(sim: WholeSim, out: Path, result: Result, since: float) -> None:
+    """What this session printed (files newer than its start) lands in ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     result.trust = write_trust(sim, out / "trust.json")
-    pdfs = sorted(sim.a4.printed_dir.glob("*.pdf"), key=lambda p: p.stat().st_mtime)
+    pdfs = sorted(
+        (p for p in sim.a4.printed_dir.glob("*.pdf") if p.stat().st_mtime >= since),
+        key=lambda p: p.stat().st_mtime,
+    )
     if pdfs:
         result.pdf = Path(shutil.copy2(pdfs[-1], out / "certificate.pdf"))
-    slips = sorted(sim.receipt.out_dir.glob("receipt-*.png"))
+    slips = sorted(
+        p for p in sim.receipt.out_dir.glob("receipt-*.png") if p.stat().st_mtime >= since
+    )
     if slips:
         result.receipt = Path(shutil.copy2(slips[-1], out / "receipt.png"))
 
@@ -246,22 +251,70 @@ async def cancel_refund(p: Person) -> None:
     p.result.refunded_yen = 100
 
 
+async def paper_out_reprint(p: Person) -> None:
+    """Paper runs out before the first sheet: the clerk refills and reprints, no second fee."""
+    await p.login()
+    await asyncio.to_thread(p.sim.a4.set_fault, "paper_out", 0)
+    await p.order_juminhyo()
+    await p.insert_coins(500)
+    await p.wait(State.PRINT_FAILED, timeout=60)
+    await asyncio.to_thread(p.sim.a4.service)  # the clerk refills the paper
+    await p.touch("clerk")
+    await p.wait(State.CLERK_PIN)
+    await p.enter_pin(CLERK_PIN)
+    await p.wait(State.CLERK)
+    await p.touch("clerk_reprint")
+    deadline = time.monotonic() + 60
+    while p.view.get("reprint_pending", 1) != 0:
+        if time.monotonic() > deadline:
+            raise ScriptFailed(f"reprint still pending: {p.view}")
+        await asyncio.sleep(0.05)
+    await p.touch("clerk_exit")
+    await p.take_trays()
+    await p.lift_card()
+    await p.wait(State.IDLE, State.THANKS)
+
+
+async def center_down(p: Person) -> None:
+    """The center goes away while the person pays: the money comes back and the kiosk goes
+    out of service until the center answers again."""
+    await p.login()
+    await p.order_juminhyo()
+    await p.insert_coins(100)
+    t0 = time.monotonic()
+    while p.view.get("inserted_yen", 0) < 100 and time.monotonic() < t0 + 10:
+        await asyncio.sleep(0.02)
+    await asyncio.to_thread(p.sim.center_outage)
+    try:
+        await p.wait(State.REFUNDING, State.NOTICE, State.LEFT_BEHIND_SCREEN, timeout=60)
+        await p.take_trays()
+        await p.lift_card()
+        if p.state is State.NOTICE:
+            await p.touch("notice_ok")
+        await p.wait(State.OUT_OF_SERVICE, timeout=60)
+    finally:
+        await asyncio.to_thread(p.sim.center_restore)
+    await p.wait(State.IDLE, timeout=30)
+    p.result.refunded_yen = 100
+
+
 SCRIPTS: dict[str, Callable[[Person], Awaitable[None]]] = {
     "happy-path": happy_path,
     "wrong-pin": wrong_pin,
     "blocked-card": blocked_card,
     "refusal": refusal,
     "cancel-refund": cancel_refund,
+    "paper-out-reprint": paper_out_reprint,
+    "center-down": center_down,
 }
 
 
-async def run_on(
-    sim: WholeSim, name: str, out: Path, clock: datetime | None = None
-) -> Result:
+async def run_on(sim: WholeSim, name: str, out: Path, clock: datetime | None = None) -> Result:
     """One script on an already started simulation, with a fresh kiosk service."""
     if name not in SCRIPTS:
         raise ScriptFailed(f"unknown script {name!r}; scripts: {', '.join(SCRIPTS)}")
     result = Result(name)
+    since = time.time()
     cfg = load(sim.config_path)
     service = KioskService(cfg, clock=running_from(clock) if clock else None)
     await service.start()
@@ -274,7 +327,7 @@ async def run_on(
         await service.stop()
     result.figures["session_s"] = time.monotonic() - t0
     result.figures["waiting_s"] = person.device_wait_s
-    _collect_outputs(sim, out, result)
+    _collect_outputs(sim, out, result, since)
     return result
 
 

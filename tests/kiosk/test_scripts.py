@@ -68,3 +68,30 @@ def test_cancel_returns_the_money(sim: WholeSim, tmp_path: Path) -> None:
     assert after["coins_in"] - before["coins_in"] == 100
     assert after["paid_out"] - before["paid_out"] == 100
     assert result.states[-1] in ("thanks", "idle")
+
+
+def test_paper_out_then_clerk_reprint_without_a_second_fee(sim: WholeSim, tmp_path: Path
+                                                           ) -> None:  # fmt: skip
+    before = sim.cash.totals()
+    jobs_before = len(sim.a4.jobs())
+    result = run(sim, "paper-out-reprint", tmp_path)
+    after = sim.cash.totals()
+    assert "print_failed" in result.states and "clerk" in result.states
+    assert after["coins_in"] - before["coins_in"] == 500  # paid once
+    assert after["paid_out"] - before["paid_out"] == 300  # the change, nothing more
+    jobs = sim.a4.jobs()[jobs_before:]
+    assert [j["result"] for j in jobs] == ["paper_out", "completed"]
+    assert jobs[0]["name"] == jobs[1]["name"]  # the same certificate number, reprinted
+    assert result.pdf is not None and result.trust is not None
+    verdict = verify_file(result.pdf.read_bytes(), load_trust(result.trust))
+    assert verdict.valid, verdict
+
+
+def test_center_down_refunds_and_goes_out_of_service(sim: WholeSim, tmp_path: Path) -> None:
+    before = sim.cash.totals()
+    result = run(sim, "center-down", tmp_path)
+    after = sim.cash.totals()
+    assert "out_of_service" in result.states
+    assert after["coins_in"] - before["coins_in"] == 100
+    assert after["paid_out"] - before["paid_out"] == 100
+    assert result.pdf is None  # nothing printed
