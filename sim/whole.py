@@ -1,16 +1,43 @@
-"""`kofu sim` (= `make sim`): the whole simulated kiosk. For now: the simulated coprocessor
-and the host's coprocessor driver, with the link's health shown live until Ctrl-C/SIGTERM.
-A thin wiring module: every part lives in its own package."""
+"""`kofu sim` (= `make sim`): the whole simulated kiosk on loopback.
+
+Starts the center (demo data; trusting the virtual card's test JPKI CA and CRL; the card
+personas' certificates registered for demo residents), the virtual card on pcscd, the cash
+devices on ptys, the coprocessor, ippeveprinter, the receipt sink, then the kiosk service
+with its screen and the sim control panel; writes the kiosk.toml it uses into the state dir;
+runs until Ctrl-C/SIGTERM and stops everything it started. `--script NAME --out DIR` runs one
+scripted session headless instead (`sim/scripts/`). A thin wiring module: every part lives
+in its own package.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import hashlib
+import json
+import shutil
 import signal
+import subprocess
 import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
 
-from host.coproc import CoprocDriver, LinkStatus
-from sim.coproc import SimCoproc
+from host.coproc import CoprocDriver
+
+# Which demo resident (center/demo.py) each card persona's certificate is registered for.
+PERSONA_RESIDENTS = {
+    "valid": "taro",
+    "one-try-left": "hanako",
+    "blocked": "sato",
+    "expired": "foreign",
+    "revoked": "wakaba",
+}
+SIM_CLERK_PIN = "9999"  # the simulated kiosk's clerk PIN (never a real kiosk's)
+CARD_SLOT = 0  # vpcd slot 0 (the test suite's card tests use slot 1)
+DEFAULT_STATE = Path(".sim-state")
 
 
 def status_line(driver: CoprocDriver) -> str:
@@ -30,41 +57,268 @@ def status_line(driver: CoprocDriver) -> str:
     )
 
 
-async def run(refresh_s: float) -> int:
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    raise TypeError(type(v).__name__)
+
+
+def dump_toml(tables: dict[str, dict[str, Any]]) -> str:
+    out = ["# Written by `kofu sim`: every device is a simulator on loopback or a pty."]
+    for name, table in tables.items():
+        out.append(f"\n[{name}]")
+        out.extend(f"{k} = {_toml_value(v)}" for k, v in table.items())
+    return "\n".join(out) + "\n"
+
+
+class WholeSim:
+    """Every simulated part, started in order and stopped in reverse."""
+
+    def __init__(self, state: Path, *, clock: datetime | None = None, ui_port: int = 0) -> None:
+        self.state = state.resolve()
+        self.clock = clock
+        self.ui_port = ui_port
+        self.stack = contextlib.ExitStack()
+        self.center: Any = None
+        self.card: Any = None
+        self.cash: Any = None
+        self.coproc: Any = None
+        self.a4: Any = None
+        self.receipt: Any = None
+        self.config_path = self.state / "kiosk.toml"
+
+    def start(self) -> WholeSim:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        from center.launch import RunningCenter
+        from center.pki import CenterPki
+        from sim.card.harness import virtual_card_on_pcscd
+        from sim.card.personas import persona
+        from sim.card.pki import ca_paths, export_certificate_pem
+        from sim.cash.server import CashSim
+        from sim.coproc import SimCoproc
+        from sim.printer.escpos_sink import EscposSink
+        from sim.printer.ipp_sim import IppPrinterSim
+
+        self.state.mkdir(parents=True, exist_ok=True)
+        card_state = self.state / "card"
+        ca = ca_paths(card_state)
+        # Persona certificates first: that also creates the test JPKI CA and its CRL.
+        pems = {}
+        for name in PERSONA_RESIDENTS:
+            pems[name] = export_certificate_pem(card_state, persona(name))
+        center_state = self.state / "center"
+        extra = ["--jpki-ca", str(ca.cert), "--jpki-crl", str(ca.crl)]
+        if self.clock is not None:
+            extra += ["--clock", self.clock.isoformat()]
+        self.center_args = extra
+        self.center = RunningCenter(center_state, *extra).start()
+        self.stack.callback(lambda: self.center.stop())
+        certs = self.state / "persona-certs"
+        certs.mkdir(exist_ok=True)
+        for name, resident in PERSONA_RESIDENTS.items():
+            pem = certs / f"{name}.pem"
+            if pem.exists() and pem.read_text(encoding="ascii") == pems[name]:
+                continue  # registered on an earlier run with this state dir
+            pending = certs / f"{name}.pending.pem"
+            pending.write_text(pems[name], encoding="ascii")
+            self._admin("register-card", str(pending), "--demo-resident", resident,
+                        "--issued-on", "2025-01-06")  # fmt: skip
+            pending.replace(pem)
+
+        self.card = self.stack.enter_context(virtual_card_on_pcscd(card_state, slot=CARD_SLOT))
+        self.cash = CashSim(hoppers={3: (10, 200), 4: (100, 200), 5: (500, 50)}).start()
+        self.stack.callback(self.cash.stop)
+        (self.state / "coproc").mkdir(exist_ok=True)
+        self.coproc = SimCoproc(self.state / "coproc").start()
+        self.stack.callback(self.coproc.stop)
+        self.a4 = self._start_a4(IppPrinterSim(self.state / "a4"))
+        self.stack.callback(self.a4.stop)
+        self.receipt = EscposSink(self.state / "receipts", port=0).start()
+        self.stack.callback(self.receipt.stop)
+
+        pki = CenterPki(center_state)
+        kiosk_stem = pki.kiosk("demo-kiosk")
+        tables: dict[str, dict[str, Any]] = {
+            "kiosk": {
+                "spool_dir": str(self.state / "spool"),
+                "clerk_pin_sha256": hashlib.sha256(SIM_CLERK_PIN.encode()).hexdigest(),
+            },
+            "session": {},
+            "cash": {
+                "coins": [10, 50, 100, 500],
+                "bills": [1000],
+                "cctalk": {"port": self.cash.cctalk_path},
+                "id003": {"port": self.cash.id003_path},
+                "hoppers": [
+                    {"address": 3, "value": 10, "count": 200},
+                    {"address": 4, "value": 100, "count": 200},
+                    {"address": 5, "value": 500, "count": 50},
+                ],
+                "poll_interval_s": 0.02,
+                "hopper_poll_s": 0.01,
+            },
+            "card": {"backend": "sim", "reader": f"^Virtual PCD 00 {CARD_SLOT:02d}$"},
+            "printer": {"backend": "sim", "uri": self.a4.uri},
+            "receipt": {
+                "backend": "sim",
+                "connection": "network",
+                "host": "127.0.0.1",
+                "port": self.receipt.port,
+            },  # fmt: skip
+            "coproc": {"backend": "sim", "port": self.coproc.port},
+            "center": {
+                "url": self.center.url,
+                "ca": str(pki.server_ca.with_suffix(".pem")),
+                "cert": str(kiosk_stem.with_suffix(".pem")),
+                "key": str(kiosk_stem.with_suffix(".key")),
+                "retries": 1,
+                "timeout_s": 5,
+            },
+            "ui": {"host": "127.0.0.1", "port": self.ui_port, "sim_panel": True},
+        }
+        self.config_path.write_text(dump_toml(tables), encoding="utf-8")
+
+    @staticmethod
+    def _start_a4(printer: Any, attempts: int = 3) -> Any:
+        # ippeveprinter exits when avahi-daemon goes away under it, which happens when
+        # another program that started avahi stops it: try again (avahi is then restarted).
+        from sim.printer.ipp_sim import PrinterSimError
+
+        for attempt in range(attempts):
+            try:
+                return printer.start()
+            except PrinterSimError:
+                if attempt == attempts - 1:
+                    raise
+                printer._daemons = None
+                time.sleep(1.0)
+        return printer
+
+    def _admin(self, *args: str) -> None:
+        cmd = [sys.executable, "-c", "import sys; from host.cli import main; "
+               "sys.exit(main(sys.argv[1:]))", "center", "admin", "--state",
+               str(self.state / "center"), *args]  # fmt: skip
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            raise RuntimeError(f"center admin {args[0]} failed: {done.stdout}{done.stderr}")
+
+    def center_outage(self) -> None:
+        """The center goes away (its process ends); `center_restore` brings it back."""
+        self.center.stop()
+
+    def center_restore(self) -> None:
+        from center.launch import RunningCenter
+
+        port = self.center.url.rsplit(":", 1)[1].split("/")[0]
+        self.center = RunningCenter(
+            self.state / "center", *self.center_args, "--port", port
+        ).start()
+
+    def stop(self) -> None:
+        self.stack.close()
+
+    def __enter__(self) -> WholeSim:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+async def serve(sim: WholeSim, stop: asyncio.Event) -> None:
+    """The kiosk service with its screen (uvicorn) and the sim panel, until ``stop``."""
+    import uvicorn
+
+    from host.kiosk.config import load
+    from host.kiosk.service import KioskService
+    from host.kiosk_cli import _no_lifespan
+    from host.ui.server import create_app
+    from sim.panel.routes import add_panel
+
+    cfg = load(sim.config_path)
+    service = KioskService(cfg, clock=_clock(sim))
+    kiosk = await service.start()
+    app = create_app(kiosk, sim=True)
+    app.router.lifespan_context = _no_lifespan
+    add_panel(app, sim, service)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=cfg.ui.port, log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            await asyncio.sleep(0.05)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        print(f"kofu sim: kiosk screen http://127.0.0.1:{port}/", flush=True)
+        print(f"kofu sim: sim control panel http://127.0.0.1:{port}/sim/panel", flush=True)
+        print(f"kofu sim: config {sim.config_path}; Ctrl-C to stop", flush=True)
+        last = ""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 2.0)
+            assert service.coproc is not None
+            line = status_line(service.coproc)
+            if line.split("|")[0] != last.split("|")[0]:
+                print(line, flush=True)
+            last = line
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await task
+        await service.stop()
+
+
+def _clock(sim: WholeSim) -> Any:
+    if sim.clock is None:
+        return None
+    from host.kiosk.fixed_clock import running_from
+
+    return running_from(sim.clock)
+
+
+async def run(args: argparse.Namespace) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    live = sys.stdout.isatty()
-    sim = await asyncio.to_thread(SimCoproc().start)
+    state = Path(args.state)
+    clock = datetime.fromisoformat(args.now) if args.now else None
+    if args.script:
+        from sim.scripts import run_script
+
+        return await run_script(args.script, state, Path(args.out), clock=clock)
+    sim = await asyncio.to_thread(WholeSim(state, clock=clock, ui_port=args.port).start)
     try:
-        print(f"kofu sim: simulated coprocessor on {sim.port}; Ctrl-C to stop", flush=True)
-        async with CoprocDriver(sim.port) as driver:
-            events = driver.subscribe()
-            last = ""
-            while not stop.is_set():
-                try:
-                    event = await asyncio.wait_for(events.get(), refresh_s)
-                    if not live and not isinstance(event, LinkStatus):
-                        print(f"event: {event}", flush=True)
-                except TimeoutError:
-                    pass
-                line = status_line(driver)
-                if live:
-                    print("\r" + line + "\033[K", end="", flush=True)
-                elif line.split("|")[0] != last.split("|")[0]:
-                    print(line, flush=True)  # logs and pipes: only changes of link state
-                last = line
+        await serve(sim, stop)
     finally:
         await asyncio.to_thread(sim.stop)
-        if live:
-            print()
     print("kofu sim: stopped", flush=True)
     return 0
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="kofu sim", description=__doc__)
-    parser.add_argument("--refresh", type=float, default=0.5, help="status refresh, seconds")
+    parser.add_argument("--state", default=str(DEFAULT_STATE), help="state dir (%(default)s)")
+    parser.add_argument("--port", type=int, default=8080, help="screen port (0: any free)")
+    parser.add_argument("--now", help="pretend the time at start is this ISO instant")
+    parser.add_argument("--script", help="run one scripted session headless (sim/scripts)")
+    parser.add_argument("--out", default="sim-out", help="where a script puts PDF and receipt")
     args = parser.parse_args(argv)
-    return asyncio.run(run(args.refresh))
+    if args.script and shutil.which("pcscd") is None:
+        print("kofu sim: pcscd not found (Debian package pcscd)", file=sys.stderr)
+        return 2
+    return asyncio.run(run(args))

@@ -41,11 +41,12 @@ def read_until(proc: subprocess.Popen[str], needle: str, timeout: float = 15) ->
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_kofu_sim_shows_link_up_and_exits_cleanly(sig: signal.Signals) -> None:
-    proc = kofu("sim")
-    read_until(proc, "coproc link UP")
+def test_kofu_sim_shows_link_up_and_exits_cleanly(sig: signal.Signals, tmp_path: Path) -> None:
+    # `kofu sim` starts the whole kiosk (center, card, cash, printers) before the link line.
+    proc = kofu("sim", "--state", str(tmp_path), "--port", "0")
+    read_until(proc, "coproc link UP", timeout=150)
     proc.send_signal(sig)
-    out, _ = proc.communicate(timeout=10)
+    out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, out
     assert "stopped" in out and "Traceback" not in out
 

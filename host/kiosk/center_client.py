@@ -1,0 +1,245 @@
+"""The kiosk's client of the issuance center (`docs/center.md`): httpx over mutual TLS.
+
+Transport failures and 5xx answers are retried with back-off; the payment call carries the
+session's idempotency key, so a retry after a lost answer returns the same certificates
+instead of charging twice. The client remembers which order this session paid and which
+certificates came back for it: it hands the printer nothing else, and reports and reprints
+only those numbers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import socket
+import ssl
+from typing import Any
+
+import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from documents.model import CertificateType
+from host.session import events as E
+from host.session.actions import Order
+from host.session.ports import CenterDown, CenterRefusal
+
+from .config import CenterConfig
+
+log = logging.getLogger("kofu.kiosk.center")
+
+# The center's refusal codes (docs/center.md) → the session's reasons.
+_REASONS: dict[str, E.RefusalReason] = {
+    "card_expired": E.RefusalReason.CERTIFICATE_EXPIRED,
+    "card_revoked": E.RefusalReason.CERTIFICATE_REVOKED,
+    "card_untrusted": E.RefusalReason.CERTIFICATE_UNTRUSTED,
+    "card_malformed": E.RefusalReason.CERTIFICATE_UNTRUSTED,
+    "card_not_yet_valid": E.RefusalReason.CARD_NOT_YET_USABLE,
+    "card_too_new": E.RefusalReason.CARD_NOT_YET_USABLE,
+    "card_unregistered": E.RefusalReason.NOT_REGISTERED,
+    "out_of_hours": E.RefusalReason.MAINTENANCE,
+}
+
+
+class NotThisSession(CenterRefusal):
+    """The center sent something this session did not order; nothing of it is printed."""
+
+    def __init__(self) -> None:
+        super().__init__(E.RefusalReason.OTHER)
+
+
+def refusal_reason(code: str) -> E.RefusalReason:
+    return _REASONS.get(code) or E.RefusalReason.parse(code)
+
+
+def tls_context(cfg: CenterConfig) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(cafile=str(cfg.ca))
+    ctx.load_cert_chain(str(cfg.cert), str(cfg.key))
+    return ctx
+
+
+def certificate_pem(certificate: bytes) -> str:
+    """The card gives DER; the center takes PEM (either is accepted, PEM is unambiguous)."""
+    if certificate.lstrip().startswith(b"-----BEGIN"):
+        return certificate.decode("ascii")
+    return x509.load_der_x509_certificate(certificate).public_bytes(Encoding.PEM).decode()
+
+
+def menu_from_json(body: dict[str, Any]) -> E.Menu:
+    from documents.model import JuminhyoOption
+
+    offers: list[E.Offer] = []
+    jumin = body.get("juminhyo")
+    if jumin:
+        members = tuple(
+            E.Member(
+                member_id=str(m["member_id"]),
+                name=str(m["name"]),
+                is_self=bool(m["self"]),
+                options=frozenset(JuminhyoOption(o) for o in m["options"]),
+            )
+            for m in jumin["members"]
+        )
+        offers.append(E.Offer(CertificateType.JUMINHYO, int(jumin["fee"]), members=members))
+    if body.get("inkan"):
+        offers.append(E.Offer(CertificateType.INKAN, int(body["inkan"]["fee"])))
+    for kind in (CertificateType.SHOTOKU, CertificateType.SHOTOKU_KAZEI):
+        entry = body.get(kind.value)
+        if entry:
+            years = tuple(int(y) for y in entry["fiscal_years"])
+            offers.append(E.Offer(kind, int(entry["fee"]), fiscal_years=years))
+    return E.Menu(tuple(offers))
+
+
+def order_line(order: Order) -> dict[str, Any]:
+    line: dict[str, Any] = {"type": order.kind.value, "copies": order.copies}
+    if order.kind is CertificateType.JUMINHYO:
+        line["member_ids"] = list(order.member_ids)
+        line["options"] = sorted(o.value for o in order.options)
+    if order.fiscal_year is not None:
+        line["fiscal_year"] = order.fiscal_year
+    return line
+
+
+def document_from_view(view: dict[str, Any], quote_id: str) -> E.IssuedDocument:
+    """``payload`` carries the center's whole certificate record (document, signed 2D-code
+    payload, seal images) as JSON: the printer adapter renders the PDF from it."""
+    return E.IssuedDocument(
+        certificate_number=str(view["certificate_number"]),
+        pages=1,
+        quote_id=quote_id,
+        payload=json.dumps(view, ensure_ascii=False).encode(),
+    )
+
+
+class CenterClient:
+    """The session's CenterPort."""
+
+    def __init__(self, cfg: CenterConfig, http: httpx.AsyncClient | None = None) -> None:
+        self.cfg = cfg
+        self.http = http or httpx.AsyncClient(
+            base_url=cfg.url,
+            transport=httpx.AsyncHTTPTransport(
+                verify=tls_context(cfg),
+                socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+            ),
+            timeout=cfg.timeout_s,
+        )
+        self.retry_delay_s = 0.2
+        self._challenge_id = ""
+        self._token = ""
+        self._quote_id = ""
+        self._issued: dict[str, E.IssuedDocument] = {}
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    def forget(self) -> None:
+        """End of session: drop token, order and certificates."""
+        self._challenge_id = self._token = self._quote_id = ""
+        self._issued.clear()
+
+    async def _call(self, method: str, path: str, body: Any = None, auth: bool = False) -> Any:
+        headers = {"Authorization": f"Bearer {self._token}"} if auth else {}
+        last = "unreachable"
+        for attempt in range(self.cfg.retries + 1):
+            if attempt:
+                await asyncio.sleep(self.retry_delay_s * 2 ** (attempt - 1))
+            try:
+                resp = await self.http.request(method, path, json=body, headers=headers)
+            except httpx.TransportError as exc:
+                last = type(exc).__name__
+                continue
+            if resp.status_code >= 500:
+                last = f"http {resp.status_code}"
+                continue
+            if resp.status_code >= 400:
+                try:
+                    code = str(resp.json().get("error", "other"))
+                except ValueError:
+                    code = "other"
+                log.info("center refused %s: %s", path.split("/")[2], code)
+                raise CenterRefusal(refusal_reason(code))
+            return resp.json() if resp.content else None
+        log.warning("center unavailable: %s", last)
+        raise CenterDown(last)
+
+    async def healthy(self) -> bool:
+        try:
+            resp = await self.http.get("/v1/public-keys")
+        except httpx.TransportError:
+            return False
+        return resp.status_code < 500
+
+    async def challenge(self) -> bytes:
+        self.forget()
+        body = await self._call("POST", "/v1/challenge")
+        self._challenge_id = str(body["challenge_id"])
+        return base64.b64decode(body["challenge"])
+
+    async def authenticate(self, certificate: bytes, signature: bytes) -> E.Menu:
+        body = await self._call(
+            "POST",
+            "/v1/authenticate",
+            {
+                "challenge_id": self._challenge_id,
+                "card_certificate": certificate_pem(certificate),
+                "signature": base64.b64encode(signature).decode(),
+            },
+        )
+        self._token = str(body["session_token"])
+        return menu_from_json(await self._call("GET", "/v1/session/menu", auth=True))
+
+    async def quote(self, order: Order) -> E.Quote:
+        body = await self._call(
+            "POST", "/v1/session/orders", {"lines": [order_line(order)]}, auth=True
+        )
+        self._quote_id = str(body["order_id"])
+        return E.Quote(self._quote_id, int(body["total"]))
+
+    async def issue(
+        self, quote_id: str, paid_yen: int, idempotency_key: str
+    ) -> tuple[E.IssuedDocument, ...]:
+        if not quote_id or quote_id != self._quote_id:
+            raise NotThisSession()
+        body = await self._call(
+            "POST",
+            f"/v1/session/orders/{quote_id}/payment",
+            {"idempotency_key": idempotency_key, "amount": paid_yen},
+            auth=True,
+        )
+        if str(body.get("order_id")) != quote_id:
+            raise NotThisSession()
+        docs = tuple(document_from_view(v, quote_id) for v in body["certificates"])
+        self._issued = {d.certificate_number: d for d in docs}
+        return docs
+
+    async def report_print(
+        self, certificate_numbers: tuple[str, ...], ok: bool, reason: str
+    ) -> None:
+        for number in certificate_numbers:
+            if number in self._issued:
+                await self._call(
+                    "POST", f"/v1/certificates/{number}/print-result", {"ok": ok, "error": reason}
+                )
+
+    async def reprint(self, certificate_numbers: tuple[str, ...]) -> tuple[E.IssuedDocument, ...]:
+        out: list[E.IssuedDocument] = []
+        for number in certificate_numbers:
+            if number not in self._issued:
+                raise NotThisSession()
+            view = await self._call(
+                "POST", f"/v1/certificates/{number}/reprint", {"clerk_id": "kiosk-clerk"}
+            )
+            out.append(document_from_view(view, self._issued[number].quote_id))
+        return tuple(out)
+
+    async def end_session(self) -> None:
+        if self._token:
+            try:
+                await self._call("DELETE", "/v1/session", auth=True)
+            except (CenterDown, CenterRefusal):
+                pass
+        self.forget()

@@ -1,0 +1,191 @@
+"""`kiosk.toml`: one table per part. Each device table says `backend = "real"` (settings name
+the hardware: a port, a reader pattern, a printer URI) or `"sim"` (the same settings, written
+by `kofu sim` for its simulators: the drivers are the same either way). Errors name the key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from host.payment.config import CashConfig
+from host.payment.config import ConfigError as CashConfigError
+from host.session.config import ConfigError as SessionConfigError
+from host.session.config import session_config
+from host.session.machine import SessionConfig
+
+BACKENDS = ("real", "sim")
+TABLES = ("session", "cash", "card", "printer", "receipt", "coproc", "center", "ui", "kiosk")
+
+
+class KioskConfigError(ValueError):
+    """kiosk.toml is unreadable or a key is wrong; the message names the key."""
+
+
+@dataclass(frozen=True)
+class CardConfig:
+    backend: str
+    reader: str  # regular expression over PC/SC reader names
+    transmit_timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class PrinterConfig:
+    backend: str
+    uri: str  # ipp://host:port/ipp/print
+
+
+@dataclass(frozen=True)
+class ReceiptConfig:
+    backend: str
+    settings: dict[str, Any]  # handed to drivers.printer.receipt (connection, host, port...)
+
+
+@dataclass(frozen=True)
+class CoprocConfig:
+    backend: str
+    port: str
+
+
+@dataclass(frozen=True)
+class CenterConfig:
+    url: str
+    ca: Path  # the center's server CA (PEM)
+    cert: Path  # this kiosk's client certificate (PEM)
+    key: Path  # its private key (PEM)
+    timeout_s: float = 10.0
+    retries: int = 3
+
+
+@dataclass(frozen=True)
+class UiConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    sim_panel: bool = False  # the /dev/* endpoints: never on a real kiosk
+
+
+@dataclass(frozen=True)
+class KioskConfig:
+    session: SessionConfig
+    cash: CashConfig
+    card: CardConfig
+    printer: PrinterConfig
+    receipt: ReceiptConfig
+    coproc: CoprocConfig
+    center: CenterConfig
+    ui: UiConfig
+    spool_dir: Path
+    clerk_pin_sha256: str = ""
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+def _table(raw: dict[str, Any], name: str) -> dict[str, Any]:
+    value = raw.get(name)
+    if not isinstance(value, dict):
+        raise KioskConfigError(f"[{name}]: missing table")
+    return value
+
+
+def _str(table: dict[str, Any], where: str, key: str, default: str | None = None) -> str:
+    value = table.get(key, default)
+    if not isinstance(value, str) or not value:
+        raise KioskConfigError(f"{where}.{key}: a non-empty string")
+    return value
+
+
+def _num(table: dict[str, Any], where: str, key: str, default: float) -> float:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise KioskConfigError(f"{where}.{key}: a positive number")
+    return float(value)
+
+
+def _backend(table: dict[str, Any], where: str) -> str:
+    value = table.get("backend", "real")
+    if value not in BACKENDS:
+        raise KioskConfigError(f"{where}.backend: one of {', '.join(BACKENDS)}")
+    return str(value)
+
+
+def _path(table: dict[str, Any], where: str, key: str, base: Path) -> Path:
+    p = Path(_str(table, where, key))
+    return p if p.is_absolute() else base / p
+
+
+def parse(raw: dict[str, Any], base: Path) -> KioskConfig:
+    """Validate a parsed kiosk.toml; relative paths are relative to ``base`` (its folder)."""
+    unknown = sorted(set(raw) - set(TABLES))
+    if unknown:
+        raise KioskConfigError(f"unknown tables {unknown}")
+    try:
+        session = session_config(raw.get("session"))
+    except SessionConfigError as exc:
+        raise KioskConfigError(str(exc)) from None
+    try:
+        cash = CashConfig.from_dict(_table(raw, "cash"))
+    except (CashConfigError, KeyError, TypeError, ValueError) as exc:
+        raise KioskConfigError(f"cash: {exc}") from None
+
+    card_t = _table(raw, "card")
+    card = CardConfig(
+        _backend(card_t, "card"),
+        _str(card_t, "card", "reader"),
+        _num(card_t, "card", "transmit_timeout_s", 10.0),
+    )
+    pr_t = _table(raw, "printer")
+    uri = _str(pr_t, "printer", "uri")
+    if not uri.startswith(("ipp://", "ipps://", "http://", "https://")):
+        raise KioskConfigError("printer.uri: an ipp:// or http:// URI")
+    printer = PrinterConfig(_backend(pr_t, "printer"), uri)
+    rc_t = _table(raw, "receipt")
+    receipt = ReceiptConfig(
+        _backend(rc_t, "receipt"), {k: v for k, v in rc_t.items() if k != "backend"}
+    )
+    _str(rc_t, "receipt", "connection")
+    co_t = _table(raw, "coproc")
+    coproc = CoprocConfig(_backend(co_t, "coproc"), _str(co_t, "coproc", "port"))
+    ce_t = _table(raw, "center")
+    url = _str(ce_t, "center", "url")
+    if not url.startswith("https://"):
+        raise KioskConfigError("center.url: an https:// URL (mutual TLS)")
+    retries = ce_t.get("retries", 3)
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 10:
+        raise KioskConfigError("center.retries: an integer from 0 to 10")
+    center = CenterConfig(
+        url,
+        _path(ce_t, "center", "ca", base),
+        _path(ce_t, "center", "cert", base),
+        _path(ce_t, "center", "key", base),
+        _num(ce_t, "center", "timeout_s", 10.0),
+        retries,
+    )
+    ui_t = raw.get("ui", {})
+    if not isinstance(ui_t, dict):
+        raise KioskConfigError("[ui]: a table")
+    port = ui_t.get("port", 8080)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise KioskConfigError("ui.port: an integer from 0 to 65535")
+    ui = UiConfig(_str(ui_t, "ui", "host", "127.0.0.1"), port, bool(ui_t.get("sim_panel", False)))
+    k_t = raw.get("kiosk", {})
+    if not isinstance(k_t, dict):
+        raise KioskConfigError("[kiosk]: a table")
+    spool = Path(str(k_t.get("spool_dir", "spool")))
+    clerk = k_t.get("clerk_pin_sha256", "")
+    if not isinstance(clerk, str):
+        raise KioskConfigError("kiosk.clerk_pin_sha256: a hex string")
+    return KioskConfig(
+        session, cash, card, printer, receipt, coproc, center, ui,
+        spool if spool.is_absolute() else base / spool, clerk, raw,
+    )  # fmt: skip
+
+
+def load(path: Path) -> KioskConfig:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise KioskConfigError(f"{path.name}: cannot read ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise KioskConfigError(f"{path.name}: not TOML ({exc})") from None
+    return parse(raw, path.resolve().parent)

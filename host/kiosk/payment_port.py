@@ -1,0 +1,82 @@
+"""The session's PaymentPort over `host.payment.CashDesk`, whose API blocks: it runs on a
+worker thread of its own; credits come back to the loop as MoneyInserted.
+
+The desk collects, captures the fee and gives change before the session asks the center to
+issue (SPEC §2.6: the change is in the tray when printing starts). If issuing then fails the
+session asks for the fee back: that is a payout of its own, journaled as a refund.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+
+from host.payment.desk import CashDesk, Payment, PaymentState, Settlement
+from host.session import events as E
+
+log = logging.getLogger("kofu.kiosk.cash")
+
+
+class DeskPayment:
+    def __init__(self, desk: CashDesk) -> None:
+        self.desk = desk
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="kofu-cash")
+        self._events: asyncio.Queue[E.Event] = asyncio.Queue()
+        self._stop = threading.Event()
+        self._payment: Payment | None = None
+        self._collecting: asyncio.Future[None] | None = None
+
+    def _emit(self, loop: asyncio.AbstractEventLoop, ev: E.Event) -> None:
+        loop.call_soon_threadsafe(self._events.put_nowait, ev)
+
+    def _collect(self, fee: int, loop: asyncio.AbstractEventLoop) -> None:
+        payment = self.desk.begin(fee)
+        self._payment = payment
+        payment.listeners.append(lambda p: self._emit(loop, E.MoneyInserted(p.paid)))
+        while not self._stop.is_set() and payment.state is PaymentState.COLLECTING:
+            payment.collect(timeout_s=0.2)
+        if payment.state is PaymentState.PAID and not self._stop.is_set():
+            payment.capture_fee()
+            settled = payment.give_change()
+            if settled.owed:
+                log.warning("change short by %d yen: voucher", settled.owed)
+            self._emit(loop, E.PaymentComplete(payment.paid, payment.paid - fee))
+
+    async def start(self, fee_yen: int) -> None:
+        self._stop.clear()
+        loop = asyncio.get_running_loop()
+        self._collecting = loop.run_in_executor(None, self._collect, fee_yen, loop)
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._collecting is not None:
+            await asyncio.shield(self._collecting)
+
+    def _refund(self, amount: int) -> Settlement:
+        payment = self._payment
+        if payment is not None and payment.state in (PaymentState.COLLECTING, PaymentState.PAID):
+            return payment.cancel()
+        # The fee was captured and the center did not issue: pay it back as its own payout.
+        tx = f"refund-{payment.tx if payment else 'none'}"[:32]
+        self.desk.journal.append("tx_open", tx=tx, amount=amount)
+        back = Payment(self.desk, tx, amount)
+        back.paid = amount
+        return back._settle(amount, purpose="refund")
+
+    async def refund(self, amount_yen: int) -> E.RefundDone:
+        await self.stop()
+        settled = await asyncio.get_running_loop().run_in_executor(
+            self._pool, self._refund, amount_yen
+        )
+        return E.RefundDone(settled.paid, settled.owed)
+
+    async def events(self) -> AsyncIterator[E.Event]:
+        while True:
+            yield await self._events.get()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._pool.shutdown(wait=False)

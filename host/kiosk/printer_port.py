@@ -1,0 +1,151 @@
+"""The session's PrinterPort: the A4 certificate printer (IPP) and the receipt printer
+(ESC/POS), both blocking drivers run on worker threads.
+
+Each issued document arrives as the center's certificate record (see `center_client`); the
+PDF is rendered here, spooled only in memory (the spool dir stays empty of personal data
+unless a driver needs a file), and printed one job per copy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from pypdf import PdfReader
+
+from documents.model import CertificateDocument
+from documents.render import certificate as render
+from drivers.printer import receipt as esc
+from drivers.printer.a4 import IppA4Printer, PrintRefused
+from drivers.printer.receipt_layout import Receipt as ReceiptSlip
+from drivers.printer.receipt_layout import ReceiptLine, RefundVoucher
+from host.session import events as E
+from host.session.actions import Receipt
+from host.session.ports import PrintError
+
+from .config import PrinterConfig, ReceiptConfig
+
+log = logging.getLogger("kofu.kiosk.printer")
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+def render_issued(doc: E.IssuedDocument) -> tuple[bytes, int]:
+    """PDF bytes and sheet count (duplex) of one issued certificate record."""
+    view = json.loads(doc.payload)
+    model = CertificateDocument.from_dict(view["document"])
+    seal = view.get("seal_image_png_b64")
+    pdf = render.render_pdf(
+        model,
+        base64.b64decode(view["payload_b64"]),
+        base64.b64decode(seal) if seal else None,
+    )
+    pages = len(PdfReader(io.BytesIO(pdf)).pages)
+    return pdf, (pages + 1) // 2
+
+
+def _now_text() -> str:
+    return datetime.now(TOKYO).strftime("%Y-%m-%d %H:%M")
+
+
+class KioskPrinters:
+    """PrinterPort. ``events()``: PrintProgress while printing."""
+
+    def __init__(
+        self, a4: PrinterConfig, receipt: ReceiptConfig, kiosk_id: str = "kofu-kiosk"
+    ) -> None:
+        self.a4 = IppA4Printer(a4.uri)
+        self.receipt = esc.EscposReceiptPrinter(dict(receipt.settings))
+        self.kiosk_id = kiosk_id
+        self.municipality = "桜ヶ丘市"
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="kofu-print")
+        self._events: asyncio.Queue[E.Event] = asyncio.Queue()
+
+    async def _run(self, fn: object, *args: object) -> object:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, fn, *args)  # type: ignore[arg-type]
+
+    def _print_all(self, docs: tuple[E.IssuedDocument, ...], loop: asyncio.AbstractEventLoop
+                   ) -> None:  # fmt: skip
+        rendered = [render_issued(d) for d in docs]
+        total = sum(sheets for _, sheets in rendered)
+        done = 0
+        for doc, (pdf, sheets) in zip(docs, rendered, strict=True):
+            base = done
+
+            def progress(n: int, base: int = base) -> None:
+                loop.call_soon_threadsafe(self._events.put_nowait, E.PrintProgress(base + n, total))
+
+            try:
+                outcome = self.a4.print_certificate(
+                    pdf, doc.certificate_number, sheets, on_progress=progress
+                )
+            except PrintRefused as exc:
+                raise PrintError(_reason(exc.condition.reasons) or "not-ready") from None
+            except Exception as exc:  # printer unreachable, IPP errors
+                raise PrintError(f"offline:{type(exc).__name__}") from None
+            if not outcome.completed:
+                log.warning(
+                    "print stopped at sheet %d of %d: %s",
+                    outcome.sheets_done, outcome.sheets_total, outcome.state.value,
+                )  # fmt: skip
+                raise PrintError(_reason(outcome.reasons) or outcome.state.value)
+            done += sheets
+
+    async def print_documents(self, documents: tuple[E.IssuedDocument, ...]) -> None:
+        await self._run(self._print_all, documents, asyncio.get_running_loop())
+
+    def _receipt(self, r: Receipt) -> None:
+        slip = ReceiptSlip(
+            municipality=self.municipality,
+            kiosk_id=self.kiosk_id,
+            transaction_no=",".join(r.certificate_numbers) or uuid.uuid4().hex[:10],
+            issued_at=_now_text(),
+            lines=(ReceiptLine(r.kind.title_ja, r.copies, r.fee_yen // max(r.copies, 1)),),
+            paid=r.paid_yen,
+            change=r.change_yen,
+        )
+        try:
+            self.receipt.print_receipt(slip)
+        except esc.ReceiptPrinterError as exc:
+            raise PrintError(f"receipt:{exc.status.value}") from None
+
+    async def print_receipt(self, receipt: Receipt) -> None:
+        await self._run(self._receipt, receipt)
+
+    def _voucher(self, amount: int) -> None:
+        voucher = RefundVoucher(
+            self.municipality, self.kiosk_id, uuid.uuid4().hex[:10].upper(), _now_text(),
+            amount, "釣銭不足",
+        )  # fmt: skip
+        try:
+            self.receipt.print_voucher(voucher)
+        except esc.ReceiptPrinterError as exc:
+            raise PrintError(f"receipt:{exc.status.value}") from None
+
+    async def print_voucher(self, amount_yen: int) -> None:
+        await self._run(self._voucher, amount_yen)
+
+    async def events(self) -> AsyncIterator[E.Event]:
+        while True:
+            yield await self._events.get()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False)
+        self.a4.close()
+        self.receipt.close()
+
+
+def _reason(reasons: tuple[str, ...]) -> str:
+    for r in reasons:
+        base = r.removesuffix("-error").removesuffix("-warning").removesuffix("-report")
+        if base not in ("none", "other"):
+            return base
+    return ""

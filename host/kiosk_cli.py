@@ -1,0 +1,75 @@
+"""`kofu kiosk --config kiosk.toml`: the kiosk service (devices, session, screen) until
+SIGTERM/Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from host.kiosk.config import KioskConfigError, load
+
+
+@contextlib.asynccontextmanager
+async def _no_lifespan(app: Any) -> AsyncIterator[None]:
+    yield  # the service starts and stops the kiosk itself
+
+
+async def serve(config: Path) -> int:
+    import uvicorn
+
+    from host.kiosk.service import KioskService
+    from host.ui.server import create_app
+
+    cfg = load(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    service = KioskService(cfg)
+    kiosk = await service.start()
+    app = create_app(kiosk, sim=cfg.ui.sim_panel)
+    app.router.lifespan_context = _no_lifespan
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=cfg.ui.host, port=cfg.ui.port, log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started and not task.done():
+            await asyncio.sleep(0.05)
+        if task.done():
+            return 1
+        port = server.servers[0].sockets[0].getsockname()[1]
+        print(f"kofu kiosk: screen http://{cfg.ui.host}:{port}/", flush=True)
+        await stop.wait()
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await task
+        await service.stop()
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="kofu kiosk", description=__doc__)
+    parser.add_argument("--config", type=Path, default=Path("kiosk.toml"))
+    parser.add_argument("--check", action="store_true", help="only validate the config")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(name)s %(message)s")  # fmt: skip
+    try:
+        load(args.config)
+    except KioskConfigError as exc:
+        print(f"kofu kiosk: {exc}", file=sys.stderr)
+        return 2
+    if args.check:
+        print(f"kofu kiosk: {args.config} is valid")
+        return 0
+    return asyncio.run(serve(args.config))
