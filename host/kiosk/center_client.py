@@ -36,6 +36,7 @@ _REASONS: dict[str, E.RefusalReason] = {
     "card_revoked": E.RefusalReason.CERTIFICATE_REVOKED,
     "card_untrusted": E.RefusalReason.CERTIFICATE_UNTRUSTED,
     "card_malformed": E.RefusalReason.CERTIFICATE_UNTRUSTED,
+    "signature_invalid": E.RefusalReason.CERTIFICATE_UNTRUSTED,
     "card_not_yet_valid": E.RefusalReason.CARD_NOT_YET_USABLE,
     "card_too_new": E.RefusalReason.CARD_NOT_YET_USABLE,
     "card_unregistered": E.RefusalReason.NOT_REGISTERED,
