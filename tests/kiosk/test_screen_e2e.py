@@ -66,6 +66,8 @@ def kofu_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(5)
+        # the sim's own log is what explains a failed screen step
+        sys.stderr.write("".join(lines[-60:]))
     assert any("kofu sim: stopped" in line for line in lines), "".join(lines[-20:])
 
 
