@@ -252,7 +252,7 @@ const SCREENS = {
       main: `<h1>${esc(t("clerk.refill_title"))}</h1><div class="pin-row"><div style="flex:1"><div class="grid two">${hoppers}</div>
         <p class="hint">${esc(t("clerk.refill_hint"))}</p><div class="amount" data-testid="refill-count">${esc(t("clerk.coins", { n: S.count || 0 }))}</div>
         ${v.clerk_busy ? `<p data-testid="busy">${esc(t("clerk.busy"))}</p>` : ""}</div><div class="pad">${keys}</div></div>`,
-      foot: backBtn() + spacer(),
+      foot: clerkExit() + backBtn() + spacer(),
     };
   },
   clerk_collect: (v) => {
@@ -271,6 +271,7 @@ const SCREENS = {
         <div class="panel total" data-testid="collect-total">${esc(t("clerk.collect_total", { yen: yen(total) }))}</div>
         ${v.clerk_busy ? `<p data-testid="busy">${esc(t("clerk.busy"))}</p>` : ""}`,
       foot:
+        clerkExit() +
         backBtn() +
         `<button class="primary" data-testid="collect-ok" data-send='${esc(JSON.stringify({ event: "clerk_collect", through: st.collect_through || 0 }))}' ${total > 0 && !v.clerk_busy ? "" : "disabled"}>${esc(t("clerk.collect_confirm"))}</button>`,
     };
@@ -297,6 +298,7 @@ const SCREENS = {
     return {
       main: `<h1>${esc(t("report.title"))} <span data-testid="report-day">${esc(day)}</span></h1>${clerkDone(v)}<div class="report-scroll">${body}</div>`,
       foot:
+        clerkExit() +
         backBtn() +
         `<button data-testid="day-prev" data-day="-1">${esc(t("clerk.day_prev"))}</button><button data-testid="day-next" data-day="1">${esc(t("clerk.day_next"))}</button>` +
         `<button class="primary" data-testid="report-print" data-send='{"event":"clerk_print_report"}' ${r.sessions && !v.clerk_busy ? "" : "disabled"}>${esc(t("clerk.print_report"))}</button>`,
@@ -306,6 +308,8 @@ const SCREENS = {
 SCREENS.left_behind_screen = SCREENS.left_behind;
 SCREENS.left_behind_voice = SCREENS.left_behind;
 SCREENS.left_behind_alarm = SCREENS.left_behind;
+
+const clerkExit = () => btn("clerk.exit", { event: "clerk_exit" }, "", "clerk-exit");
 
 function clerkDone(v) {
   if (!v.clerk_done) return "";
