@@ -18,12 +18,14 @@ class ClerkData:
     report: Mapping[str, Any] = field(default_factory=dict)
     day: str = ""  # the report's day; empty = today
     busy: str = ""  # the operation sent to the clerk port and not answered yet
+    reading: bool = False  # a status read is on its way: refreshes do not pile up behind it
     done: str = ""  # message key of the last operation that succeeded
     done_yen: int = 0
 
     def clear(self) -> None:
         self.status, self.report = {}, {}
         self.day = self.busy = self.done = ""
+        self.reading = False
         self.done_yen = 0
 
     def hopper(self, name: str) -> Mapping[str, Any] | None:

@@ -399,7 +399,8 @@ class ClerkStatusRead(Event):
 
 @dataclass(frozen=True)
 class ClerkDone(Event):
-    """A clerk operation finished: ``op`` is refill, collect, report or print_report;
+    """A clerk operation finished: ``op`` is refill, collect, report, print_report (or status
+    when a status read failed);
     ``error`` a message key when it did not happen; ``data`` its result (e.g. the report)."""
 
     op: str

@@ -149,6 +149,7 @@ class PortExecutor:
         try:
             match action:
                 case A.ReadClerkStatus():
+                    op = "status"
                     return [E.ClerkStatusRead(await desk.status())]
                 case A.RefillHopper(hopper=hopper, coins=coins):
                     op = "refill"
@@ -167,7 +168,7 @@ class PortExecutor:
             return [E.ClerkDone(op, False, exc.key)] if op else []
         except Exception as exc:
             # The screen must not wait forever on an operation that blew up: say it failed.
-            log.error("clerk %s failed: %s", op or "status", type(exc).__name__)
+            log.error("clerk %s failed: %s", op, type(exc).__name__)
             return [E.ClerkDone(op, False, "clerk_failed")] if op else []
         return []
 

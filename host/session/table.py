@@ -512,7 +512,7 @@ def clerk_pin_checked(m: SessionMachine, ev: E.ClerkPinChecked) -> State:
     if not ev.ok:
         return State.CLERK_PIN
     m.clerk.clear()
-    m.emit(A.ReadClerkStatus())
+    read_status(m)
     return State.CLERK
 
 
@@ -557,7 +557,7 @@ def clerk_menu(m: SessionMachine, ev: E.ClerkMenu) -> State:
         m.clerk.busy = "report"
         m.emit(A.BuildReport())
     else:
-        m.emit(A.ReadClerkStatus())
+        read_status(m)
     return target
 
 
@@ -565,13 +565,22 @@ def clerk_back(m: SessionMachine, ev: E.Back) -> State:
     return clerk_menu(m, E.ClerkMenu("status"))
 
 
-def clerk_refresh(m: SessionMachine, ev: E.ClerkRefresh) -> State:
+def read_status(m: SessionMachine) -> None:
+    m.clerk.reading = True
     m.emit(A.ReadClerkStatus())
+
+
+def clerk_refresh(m: SessionMachine, ev: E.ClerkRefresh) -> State:
+    # A slow device (a printer timing out) must not make the screen's periodic refreshes
+    # queue up behind it: one read at a time.
+    if not m.clerk.reading:
+        read_status(m)
     return m.state
 
 
 def clerk_status_read(m: SessionMachine, ev: E.ClerkStatusRead) -> State:
     m.clerk.status = dict(ev.status)
+    m.clerk.reading = False
     return m.state
 
 
@@ -625,6 +634,8 @@ def clerk_print_report(m: SessionMachine, ev: E.ClerkPrintReport) -> State:
 
 
 def clerk_done(m: SessionMachine, ev: E.ClerkDone) -> State:
+    if ev.op == "status":
+        m.clerk.reading = False  # the read failed: the next refresh tries again
     if m.clerk.busy == ev.op:
         m.clerk.busy = ""
     m.emit(A.Log(f"clerk_{ev.op}", {"ok": int(ev.ok), "error": ev.error or "-"}))
@@ -638,9 +649,11 @@ def clerk_done(m: SessionMachine, ev: E.ClerkDone) -> State:
         m.clerk.done = "report_printed"
         return m.state
     # Refill and collection are journaled by now: only then does the screen move on.
+    if ev.op == "status":
+        return m.state
     m.clerk.done = f"{ev.op}_done"
     m.clerk.done_yen = int(str(ev.data.get("yen", 0)))
-    m.emit(A.ReadClerkStatus())
+    read_status(m)
     return State.CLERK
 
 

@@ -341,3 +341,23 @@ def test_report_slip_has_no_text_of_its_own() -> None:
 class _EmptyJournal:
     def entries(self) -> Iterator[Any]:
         return iter(())
+
+
+def test_the_executor_turns_port_answers_and_failures_into_events(
+    clerk: ClerkDesk, desk: CashDesk
+) -> None:
+    from host.session import actions as A
+    from host.session.runner import PortExecutor
+
+    def run(action: A.Action) -> list[E.Event]:
+        return asyncio.run(PortExecutor._clerk(clerk, action))
+
+    (read,) = run(A.ReadClerkStatus())
+    assert isinstance(read, E.ClerkStatusRead) and read.status["hoppers"]
+    assert run(A.RefillHopper("hopper3", 0)) == [E.ClerkDone("refill", False, "refill_count")]
+    (done,) = run(A.RefillHopper("hopper3", 5))
+    assert done.ok and done.data["yen"] == 500  # type: ignore[attr-defined]
+    clerk.journal.close()  # the journal is gone: a clear failure, not a silent hang
+    assert run(A.CollectCash(1)) == [E.ClerkDone("collect", False, "clerk_failed")]
+    assert run(A.ReadClerkStatus()) == [E.ClerkDone("status", False, "clerk_failed")]
+    clerk.journal = Journal(desk.journal.path)  # so the fixture's close() has one to close

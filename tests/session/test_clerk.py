@@ -170,6 +170,16 @@ def test_back_and_unknown_menu_items() -> None:
     assert m.state is State.CLERK and m.view()["input_error"] == "bad_message"
 
 
+def test_refreshes_do_not_pile_up_behind_a_slow_status_read() -> None:
+    m, _ = machine_at(State.CLERK)  # the login's read is still on its way
+    assert not of(m.handle(E.ClerkRefresh()), A.ReadClerkStatus)
+    m.handle(E.ClerkDone("status", False, "clerk_failed"))  # that read failed
+    assert m.view()["input_error"] == "clerk_failed" and m.state is State.CLERK
+    assert of(m.handle(E.ClerkRefresh()), A.ReadClerkStatus)
+    m.handle(E.ClerkStatusRead(STATUS))
+    assert of(m.handle(E.ClerkRefresh()), A.ReadClerkStatus)
+
+
 def test_refresh_is_not_activity_so_clerk_mode_still_times_out() -> None:
     m = clerk()
     seq = m.seq
