@@ -281,19 +281,19 @@ const SCREENS = {
     const day = r.day || "";
     let body = `<p data-testid="busy">${esc(t("clerk.busy"))}</p>`;
     if (r.sessions) {
-      const line = (label, value, id) => `<tr data-testid="rep-${id}"><td>${esc(label)}</td><td>${esc(value)}</td></tr>`;
+      const line = (label, value, id) => `<div class="row" data-testid="rep-${id}"><span>${esc(label)}</span> <span>${esc(value)}</span></div>`;
       let rows = Object.entries(r.sessions).map(([k, n]) => line(t("report." + k), n, k)).join("");
       rows += line(t("report.reprints"), r.reprints, "reprints");
       rows += Object.entries(r.certificates).map(([k, n]) => line(t("cert." + k), t("report.copies", { n }), "cert-" + k)).join("");
-      rows += Object.entries(r.fees_by_municipality).map(([k, y]) => line(k, t("report.yen", { yen: yen(y) }), "fee-" + k)).join("");
+      rows += Object.entries(r.fees_by_municipality).map(([k, y]) => line(t("report.fee_of", { municipality: k }), t("report.yen", { yen: yen(y) }), "fee-" + k)).join("");
       rows += line(t("report.fees_total"), t("report.yen", { yen: yen(r.fees_yen) }), "fees");
       rows += line(t("report.refunds"), t("report.count_yen", { n: r.refunds.count, yen: yen(r.refunds.yen) }), "refunds");
       rows += line(t("report.vouchers_issued"), t("report.count_yen", { n: r.vouchers.issued, yen: yen(r.vouchers.issued_yen) }), "vouchers");
       rows += line(t("report.vouchers_outstanding"), t("report.count_yen", { n: r.vouchers.outstanding, yen: yen(r.vouchers.outstanding_yen) }), "outstanding");
       rows += Object.entries(r.refills).map(([h, x]) => line(t("report.refill", { hopper: h }), t("report.coins", { n: x.coins }), "refill-" + h)).join("");
       rows += r.collections.map((c, i) => line(t("report.collection", { n: i + 1 }), t("report.yen", { yen: yen(c.yen) }), "collection-" + (i + 1))).join("");
-      rows += Object.entries(r.device_faults).map(([d, n]) => line(t("report.fault", { device: d }), n, "fault-" + d)).join("");
-      body = `<table class="report" data-testid="report">${rows}</table>`;
+      rows += Object.entries(r.device_faults).map(([d, n]) => line(t("report.fault", { device: deviceName(d) }), n, "fault-" + d)).join("");
+      body = `<div class="report" data-testid="report">${rows}</div>`;
     }
     return {
       main: `<h1>${esc(t("report.title"))} <span data-testid="report-day">${esc(day)}</span></h1>${clerkDone(v)}<div class="report-scroll">${body}</div>`,
@@ -314,6 +314,13 @@ const clerkExit = () => btn("clerk.exit", { event: "clerk_exit" }, "", "clerk-ex
 function clerkDone(v) {
   if (!v.clerk_done) return "";
   return `<div class="panel ok" data-testid="clerk-done">${esc(t("clerk." + v.clerk_done, { yen: yen(v.clerk_done_yen || 0) }))}</div>`;
+}
+
+function deviceName(code) {
+  // cash devices journal their own names (hopper3, ...): shown as they are
+  const key = "device." + code;
+  const text = t(key);
+  return text === key ? code : text;
 }
 
 function shiftDay(iso, days) {
