@@ -29,6 +29,9 @@ class CashReport:
     # voucher numbers whose last print failed: the clerk must reprint them
     vouchers_to_reprint: list[str] = field(default_factory=list)
     receipts_failed: list[str] = field(default_factory=list)  # transactions
+    collections: int = 0  # times the clerk emptied the cash box and the stacker
+    collected: int = 0  # yen taken out by those collections
+    in_cash_box: int = 0  # yen the cash box and the stacker hold since the last one
 
     @property
     def balanced(self) -> bool:
@@ -72,6 +75,10 @@ def build_report(journal: Journal) -> CashReport:
         elif e.kind in ("change_paid", "refund_paid") and e.device:
             coins = int(e.detail.get("coins", 0))
             report.hopper_coins_paid[e.device] = report.hopper_coins_paid.get(e.device, 0) + coins
+        elif e.kind == "collection":
+            report.collections += 1
+            report.collected += e.amount
+    report.in_cash_box = cash_box(journal).total
     for tx, b in journal.balances().items():
         report.transactions += 1
         report.money_in += b.money_in
@@ -117,6 +124,8 @@ def format_report(report: CashReport) -> str:
         lines.append(f"{name:<18}{coins:>8} coins paid")
     for name, coins in sorted(report.hopper_coins_refilled.items()):
         lines.append(f"{name:<18}{coins:>8} coins refilled")
+    lines.append(f"collected         {report.collected:>8} yen ({report.collections} times)")
+    lines.append(f"in cash box       {report.in_cash_box:>8} yen (box + stacker, to collect)")
     if report.open_transactions:
         lines.append("open transactions (run `kofu cash recover`):")
         lines += [

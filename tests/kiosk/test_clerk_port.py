@@ -29,7 +29,13 @@ from host.payment.config import CashConfig, HopperConfig
 from host.payment.desk import CashDesk
 from host.payment.devices import open_devices
 from host.payment.journal import Journal
-from host.payment.report import build_day_report, cash_box, tokyo_today
+from host.payment.report import (
+    build_day_report,
+    build_report,
+    cash_box,
+    format_report,
+    tokyo_today,
+)
 from host.session import events as E
 from host.session.actions import Record
 from host.session.ports import ClerkError
@@ -161,6 +167,9 @@ def test_collection_is_journaled_once_and_the_expected_totals_restart(
     assert entry.detail["bills"] == {"1000": 1} and entry.detail["through"] == through
     after = clerk.read_status()
     assert after["cashbox"]["total"] == 0 and after["stacker"]["total"] == 0
+    folded = build_report(desk.journal)  # `kofu cash report` counts it too
+    assert (folded.collections, folded.collected, folded.in_cash_box) == (1, 1300, 0)
+    assert "collected             1300 yen (1 times)" in format_report(folded)
     for bad, key in ((through, "collect_already_done"), (through + 99, "collect_changed")):
         with pytest.raises(ClerkError) as err:
             clerk.do_collect(bad)
