@@ -90,7 +90,7 @@ def panel(url: str, action: str, **fields: Any) -> Any:
         return json.loads(resp.read())
 
 
-def place_card(url: str, persona: str = "valid", wait_s: float = 60.0) -> None:
+def place_card(url: str, persona: str = "valid", wait_s: float = 150.0) -> None:
     """vpcd's slot is shared by every simulation on this machine: while another one's card is
     still connected (or just leaving) ours cannot connect yet, so try again for a while."""
     deadline = time.monotonic() + wait_s
