@@ -241,3 +241,18 @@ def test_personal_data_is_held_only_until_printed() -> None:
     for state in RESTING:
         m, _ = machine_at(state)
         assert m.data.is_empty()
+
+
+def test_clerk_mode_is_entered_only_at_rest_or_after_a_print_failure() -> None:
+    from host.session.states import CLERK_MENU
+
+    entries = {s for (s, e) in TABLE if e is E.ClerkRequested}
+    assert entries == set(RESTING) | {State.PRINT_FAILED}
+    assert not entries & IN_SESSION
+    # every clerk screen can be left by button and by timeout, and shows device health live
+    for s in CLERK_MENU:
+        for ev in (E.ClerkExit, E.Timeout, E.DeviceHealth, E.ClerkRefresh, E.ClerkDone):
+            assert (s, ev) in TABLE, (s, ev)
+    # the clerk's money operations exist only on their own screens
+    assert {s for (s, e) in TABLE if e is E.ClerkRefill} == {State.CLERK_REFILL}
+    assert {s for (s, e) in TABLE if e is E.ClerkCollect} == {State.CLERK_COLLECT}
