@@ -370,3 +370,14 @@ def test_the_executor_turns_port_answers_and_failures_into_events(
     assert run(A.CollectCash(1)) == [E.ClerkDone("collect", False, "clerk_failed")]
     assert run(A.ReadClerkStatus()) == [E.ClerkDone("status", False, "clerk_failed")]
     clerk.journal = Journal(desk.journal.path)  # so the fixture's close() has one to close
+
+
+def test_hopper_capacity_and_low_come_from_the_cash_table() -> None:
+    from host.payment.config import ConfigError
+
+    cfg = CashConfig.from_dict({"hopper_capacity": 500, "hopper_low": 40})
+    assert (cfg.hopper_capacity, cfg.hopper_low) == (500, 40)
+    assert CashConfig.from_dict({}).hopper_capacity == 2000
+    for bad in ({"hopper_capacity": 0}, {"hopper_low": -1}, {"hopper_capacity": "lots"}):
+        with pytest.raises(ConfigError):
+            CashConfig.from_dict(bad)
