@@ -1,6 +1,7 @@
 """`kofu cash`: the cash journal's report, and recovery against the devices.
 
     kofu cash report [--journal FILE] [--json]
+    kofu cash report --day YYYY-MM-DD|today [--journal FILE]   (the clerk's daily report, JSON)
     kofu cash recover --config kiosk.toml [--journal FILE] [--json]
     kofu cash refill --hopper ADDRESS --value YEN --coins N [--journal FILE]
     kofu cash reprint --config kiosk.toml [--voucher NO] [--kiosk-id ID] [--municipality NAME]
@@ -21,11 +22,12 @@ import json
 import os
 import sys
 import tomllib
+from datetime import date
 from pathlib import Path
 
 from host.payment.config import CashConfig, ConfigError
 from host.payment.journal import Journal
-from host.payment.report import build_report, format_report
+from host.payment.report import build_day_report, build_report, format_report, tokyo_today
 
 DEFAULT_JOURNAL = "cash-journal.db"
 
@@ -40,6 +42,7 @@ def main(argv: list[str]) -> int:
     rep = sub.add_parser("report", help="balances and open items")
     rep.add_argument("--journal")
     rep.add_argument("--json", action="store_true")
+    rep.add_argument("--day", help="the daily report of this Asia/Tokyo day (or 'today'), JSON")
     rec = sub.add_parser("recover", help="reconcile the journal with the devices")
     rec.add_argument("--config", required=True, help="kiosk TOML with a [cash] table")
     rec.add_argument("--journal")
@@ -79,6 +82,8 @@ def main(argv: list[str]) -> int:
         if not path.exists():
             print(f"kofu cash: no journal at {path}", file=sys.stderr)
             return 2
+        if args.day:
+            return _day_report(path, args.day)
         journal = Journal(path)
         try:
             report = build_report(journal)
@@ -95,6 +100,21 @@ def main(argv: list[str]) -> int:
         )
         return 0 if clean else 1
     return _recover(Path(args.config), path, as_json=args.json)
+
+
+def _day_report(path: Path, day_text: str) -> int:
+    try:
+        day = tokyo_today() if day_text == "today" else date.fromisoformat(day_text)
+    except ValueError:
+        print(f"kofu cash: --day wants YYYY-MM-DD or 'today', not {day_text!r}", file=sys.stderr)
+        return 2
+    journal = Journal(path)
+    try:
+        report = build_day_report(journal, day)
+    finally:
+        journal.close()
+    print(json.dumps(report, ensure_ascii=False, sort_keys=True))
+    return 0
 
 
 def _recover(config_path: Path, journal_path: Path, *, as_json: bool) -> int:

@@ -12,7 +12,14 @@ from typing import Any, Protocol
 
 from PIL import Image
 
-from drivers.printer.receipt_layout import Receipt, RefundVoucher, receipt_image, voucher_image
+from drivers.printer.receipt_layout import (
+    Receipt,
+    RefundVoucher,
+    ReportSlip,
+    receipt_image,
+    report_image,
+    voucher_image,
+)
 
 DLE_EOT_ONLINE = b"\x10\x04\x01"
 DLE_EOT_PAPER = b"\x10\x04\x04"
@@ -136,6 +143,9 @@ class EscposReceiptPrinter:
 
     def print_voucher(self, voucher: RefundVoucher) -> None:
         self._print_image(voucher_image(voucher))
+
+    def print_report(self, slip: ReportSlip) -> None:
+        self._print_image(report_image(slip))
 
     def close(self) -> None:
         if self._dev is not None:

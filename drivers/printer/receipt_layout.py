@@ -75,6 +75,16 @@ class RefundVoucher:
     reason: str  # e.g. 釣銭不足 / 印刷失敗
 
 
+@dataclass(frozen=True)
+class ReportSlip:
+    """A clerk's slip (the daily report): a title, heading lines, then label/value rows; a
+    row with an empty value is a section heading. Texts come ready from the caller."""
+
+    title: str
+    heading: tuple[str, ...]
+    rows: tuple[tuple[str, str], ...]
+
+
 class _Canvas:
     """Vertical layout: each call appends a row below the previous one."""
 
@@ -155,4 +165,19 @@ def voucher_image(v: RefundVoucher) -> Image.Image:
     c.rule()
     c.text(f"端末 {v.kiosk_id}　{v.issued_at}", 22)
     c.text("この返金証を店員または市役所窓口にお持ちください。", 20)
+    return c.done()
+
+
+def report_image(r: ReportSlip) -> Image.Image:
+    c = _Canvas()
+    c.text(r.title, 40, "center")
+    for line in r.heading:
+        c.text(line, 24, "center")
+    c.rule()
+    for label, value in r.rows:
+        if value:
+            c.pair(f"　{label}", value, 24)
+        else:
+            c.text(label, 26)
+    c.rule()
     return c.done()

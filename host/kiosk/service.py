@@ -32,6 +32,7 @@ from host.ui.server import Kiosk
 
 from .card_port import ReaderCard
 from .center_client import CenterClient
+from .clerk_port import ClerkDesk
 from .config import KioskConfig
 from .coproc_port import CoprocPort
 from .payment_port import DeskPayment
@@ -71,6 +72,7 @@ class KioskService:
         self.payment: DeskPayment | None = None
         self.printers: KioskPrinters | None = None
         self.coproc: CoprocDriver | None = None
+        self.clerk_desk: ClerkDesk | None = None
 
     async def start(self) -> Kiosk:
         cfg = self.cfg
@@ -90,9 +92,10 @@ class KioskService:
             coproc_port._up = True
         except CoprocError as exc:
             log.warning("coprocessor link not up at start: %s", type(exc).__name__)
+        self.clerk_desk = ClerkDesk(self.desk, self.printers, self.health, a4_uri=cfg.printer.uri)
         ports = Ports(
             self.card, self.center, self.payment, self.printers, coproc_port,
-            ClerkPin(cfg.clerk_pin_sha256),
+            ClerkPin(cfg.clerk_pin_sha256), self.clerk_desk,
         )  # fmt: skip
         self.kiosk = Kiosk(
             lambda: SessionMachine(self.clock(), cfg.session),
@@ -136,6 +139,8 @@ class KioskService:
             await self.card.close()
         if self.center is not None:
             await self.center.aclose()
+        if self.clerk_desk is not None:
+            self.clerk_desk.close()
         if self.payment is not None:
             self.payment.close()
         if self.printers is not None:

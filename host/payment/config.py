@@ -7,6 +7,8 @@ From the ``[cash]`` table of a kiosk TOML (the other tables are not this module'
     bills = [1000]
     coin_acceptor = "cctalk"     # or "pulse": coins counted by the coprocessor
     change_margin = 3            # coins per hopper never counted on (empty sensors are ±3)
+    hopper_capacity = 2000       # most coins a hopper holds: a refill beyond it is refused
+    hopper_low = 20              # at or below this many coins the clerk sees "low"
     session_timeout_s = 60
     [cash.cctalk]
     port = "/dev/ttyUSB0"        # or a pty path from `kofu sim cash`, or a pyserial URL
@@ -46,6 +48,8 @@ class CashConfig:
     bills: frozenset[int] = frozenset({1000})
     hoppers: tuple[HopperConfig, ...] = (HopperConfig(3, 100, 50), HopperConfig(4, 500, 20))
     change_margin: int = 3
+    hopper_capacity: int = 2000
+    hopper_low: int = 20
     coin_acceptor: str = "cctalk"  # "cctalk", "pulse" (via the coprocessor) or "none"
     cctalk_port: str | None = None
     cctalk_checksum: str = "sum8"
@@ -86,6 +90,8 @@ class CashConfig:
                 bills=frozenset(int(v) for v in raw.get("bills", cls.bills)),
                 hoppers=hoppers,
                 change_margin=int(raw.get("change_margin", cls.change_margin)),
+                hopper_capacity=int(raw.get("hopper_capacity", cls.hopper_capacity)),
+                hopper_low=int(raw.get("hopper_low", cls.hopper_low)),
                 coin_acceptor=str(raw.get("coin_acceptor", "cctalk")),
                 cctalk_port=cctalk.get("port"),
                 cctalk_checksum=str(cctalk.get("checksum", "sum8")),
@@ -101,6 +107,8 @@ class CashConfig:
             raise ConfigError("cctalk checksum must be 'sum8' or 'crc16'")
         if cfg.coin_acceptor not in ("cctalk", "pulse", "none"):
             raise ConfigError("coin_acceptor must be 'cctalk', 'pulse' or 'none'")
+        if cfg.hopper_capacity <= 0 or cfg.hopper_low < 0:
+            raise ConfigError("hopper_capacity must be positive and hopper_low not negative")
         if len({h.address for h in cfg.hoppers}) != len(cfg.hoppers):
             raise ConfigError("two hoppers share an address")
         return cfg

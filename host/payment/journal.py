@@ -15,6 +15,12 @@ Kinds and their ``amount`` (yen):
 - ``device_event`` — a device event with its counter (rejects, resets), no money.
 - ``device_fault`` — something the operator must see.
 - ``refill`` — coins the clerk loaded into a hopper (no transaction).
+- ``collection`` — the clerk emptied the coin cash box and the bill stacker: amount = their
+  total, detail ``through`` (every credit up to that journal seq is collected), ``coins`` and
+  ``bills`` (value -> count). Written once per ``through``: a repeated confirm is refused.
+- ``session`` — a session fact for the daily report (detail ``event``: session_start,
+  cancelled, timeout, issued, printed, print_failed, reprinted, device_fault; with codes,
+  counts and yen only), no money.
 - ``slip_printed`` / ``slip_failed`` — a refund voucher or receipt came out of the receipt
   printer, or did not (detail ``slip``, ``voucher``, ``status``); no money moves. A voucher
   whose last print failed must be reprinted by the clerk (`kofu cash reprint`).
@@ -65,6 +71,8 @@ KINDS = frozenset(
         "device_event",
         "device_fault",
         "refill",
+        "collection",
+        "session",
         "slip_printed",
         "slip_failed",
     }
@@ -73,6 +81,10 @@ KINDS = frozenset(
 
 class JournalError(Exception):
     """The journal refused an entry or could not be written."""
+
+
+class AlreadyCollected(JournalError):
+    """A collection through that journal seq (or a later one) is already journaled."""
 
 
 @dataclass(frozen=True)
@@ -158,6 +170,35 @@ class Journal:
         except sqlite3.Error as exc:
             raise JournalError(f"journal write failed: {exc}") from exc
         return int(cur.lastrowid or 0)
+
+    def append_collection(self, through: int, amount: int, **detail: Any) -> int:
+        """Journal a cash collection, atomically refusing one that is already there: the check
+        and the write are one transaction, so two confirms (a double tap, a retry after a
+        power cut) never count the money twice."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                last = self.last_collection_through()
+                if last is not None and last >= through:
+                    raise AlreadyCollected(f"already collected through {last}")
+                seq = self.append("collection", amount=amount, through=through, **detail)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise JournalError(f"journal write failed: {exc}") from exc
+        return seq
+
+    def last_collection_through(self) -> int | None:
+        row = self._db.execute(
+            "SELECT MAX(json_extract(detail, '$.through')) FROM entries WHERE kind = 'collection'"
+        ).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    def last_seq(self) -> int:
+        row = self._db.execute("SELECT MAX(seq) FROM entries").fetchone()
+        return int(row[0] or 0)
 
     def entries(self, tx: str | None = None) -> Iterator[Entry]:
         query = "SELECT seq, ts, tx, kind, amount, device, counter, detail FROM entries"

@@ -1,9 +1,13 @@
-"""Balances and open items from the cash journal (what `kofu cash report` prints)."""
+"""Balances and open items from the cash journal (what `kofu cash report` prints), what the
+cash box and the bill stacker should hold, and the clerk's daily report (`--day`)."""
 
 from __future__ import annotations
 
+import time as _time
 from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from host.payment.journal import Journal
 
@@ -25,6 +29,9 @@ class CashReport:
     # voucher numbers whose last print failed: the clerk must reprint them
     vouchers_to_reprint: list[str] = field(default_factory=list)
     receipts_failed: list[str] = field(default_factory=list)  # transactions
+    collections: int = 0  # times the clerk emptied the cash box and the stacker
+    collected: int = 0  # yen taken out by those collections
+    in_cash_box: int = 0  # yen the cash box and the stacker hold since the last one
 
     @property
     def balanced(self) -> bool:
@@ -68,6 +75,10 @@ def build_report(journal: Journal) -> CashReport:
         elif e.kind in ("change_paid", "refund_paid") and e.device:
             coins = int(e.detail.get("coins", 0))
             report.hopper_coins_paid[e.device] = report.hopper_coins_paid.get(e.device, 0) + coins
+        elif e.kind == "collection":
+            report.collections += 1
+            report.collected += e.amount
+    report.in_cash_box = cash_box(journal).total
     for tx, b in journal.balances().items():
         report.transactions += 1
         report.money_in += b.money_in
@@ -113,6 +124,8 @@ def format_report(report: CashReport) -> str:
         lines.append(f"{name:<18}{coins:>8} coins paid")
     for name, coins in sorted(report.hopper_coins_refilled.items()):
         lines.append(f"{name:<18}{coins:>8} coins refilled")
+    lines.append(f"collected         {report.collected:>8} yen ({report.collections} times)")
+    lines.append(f"in cash box       {report.in_cash_box:>8} yen (box + stacker, to collect)")
     if report.open_transactions:
         lines.append("open transactions (run `kofu cash recover`):")
         lines += [
@@ -140,3 +153,164 @@ def format_report(report: CashReport) -> str:
             f"{report.faults[-1]['device']}: {report.faults[-1]['code']})"
         )
     return "\n".join(lines)
+
+
+# --- clerk: what the cash box and the stacker hold, and the daily report ---------------------
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+BILL_MIN_YEN = 1000  # yen coins stop at 500, bills start at 1000
+
+
+@dataclass(frozen=True)
+class CashBoxContents:
+    """What the journal says the coin cash box and the bill stacker hold: every credited coin
+    drops into the cash box and every stacked bill into the stacker (change and refunds come
+    from the hoppers), counted from the last collection up to journal seq ``through``."""
+
+    through: int
+    coins: dict[int, int]  # value -> count
+    bills: dict[int, int]
+
+    @property
+    def coins_yen(self) -> int:
+        return sum(v * n for v, n in self.coins.items())
+
+    @property
+    def bills_yen(self) -> int:
+        return sum(v * n for v, n in self.bills.items())
+
+    @property
+    def total(self) -> int:
+        return self.coins_yen + self.bills_yen
+
+
+def cash_box(journal: Journal, through: int | None = None) -> CashBoxContents:
+    """Contents since the last collection, up to ``through`` (default: the journal's end)."""
+    end = journal.last_seq() if through is None else through
+    start = journal.last_collection_through() or 0
+    coins: dict[int, int] = {}
+    bills: dict[int, int] = {}
+    for e in journal.entries():
+        if e.kind != "credit" or not start < e.seq <= end:
+            continue
+        into = bills if e.amount >= BILL_MIN_YEN else coins
+        into[e.amount] = into.get(e.amount, 0) + 1
+    return CashBoxContents(end, coins, bills)
+
+
+def day_bounds(day: date) -> tuple[float, float]:
+    """The Asia/Tokyo calendar day as epoch seconds [start, end), whatever the machine's zone."""
+    start = datetime.combine(day, time(0), tzinfo=TOKYO)
+    return start.timestamp(), (start + timedelta(days=1)).timestamp()
+
+
+def tokyo_today(now: float | None = None) -> date:
+    return datetime.fromtimestamp(_time.time() if now is None else now, TOKYO).date()
+
+
+def _add(d: dict[str, int], key: str, n: int) -> None:
+    d[key] = d.get(key, 0) + n
+
+
+def build_day_report(journal: Journal, day: date) -> dict[str, Any]:
+    """The clerk's daily report: codes, counts and yen only (no personal data). Session facts
+    come from ``session`` entries, money from the cash entries of that Tokyo day."""
+    start, end = day_bounds(day)
+    sessions = {
+        "started": 0,
+        "completed": 0,
+        "cancelled": 0,
+        "timed_out": 0,
+        "print_failed": 0,
+    }
+    certificates: dict[str, int] = {}
+    fees_by_municipality: dict[str, int] = {}
+    faults: dict[str, int] = {}
+    refills: dict[str, dict[str, int]] = {}
+    collections: list[dict[str, Any]] = []
+    refund_tx: set[str] = set()
+    refunds_yen = fees_captured = reprints = 0
+    vouchers_issued = vouchers_issued_yen = 0
+    outstanding = outstanding_yen = 0
+    for e in journal.entries():
+        if e.ts >= end:
+            continue  # not break: a clock step back must not hide later entries
+        if e.kind == "voucher":
+            # The kiosk never redeems a voucher (the city hall does): every voucher issued up
+            # to the end of the day is outstanding as far as the kiosk can tell.
+            outstanding += 1
+            outstanding_yen += e.amount
+        if e.ts < start:
+            continue
+        event = str(e.detail.get("event", ""))
+        if e.kind == "session":
+            if event == "session_start":
+                sessions["started"] += 1
+            elif event == "printed":
+                sessions["completed"] += 1
+            elif event == "cancelled":
+                sessions["cancelled"] += 1
+            elif event == "timeout":
+                sessions["timed_out"] += 1
+            elif event == "print_failed":
+                sessions["print_failed"] += 1
+            elif event == "reprinted":
+                reprints += 1
+            elif event == "issued":
+                kind = str(e.detail.get("certificate", "unknown"))
+                _add(certificates, kind, _int(e.detail, "copies"))
+                municipality = str(e.detail.get("municipality") or "unknown")
+                _add(fees_by_municipality, municipality, _int(e.detail, "fee"))
+            elif event == "device_fault":
+                _add(faults, e.device or "unknown", 1)
+        elif e.kind == "device_fault":
+            _add(faults, e.device or "unknown", 1)
+        elif e.kind == "fee_captured":
+            fees_captured += e.amount
+        elif e.kind == "refund_paid":
+            refunds_yen += e.amount
+            refund_tx.add(e.tx or "")
+        elif e.kind == "voucher":
+            vouchers_issued += 1
+            vouchers_issued_yen += e.amount
+        elif e.kind == "refill" and e.device:
+            r = refills.setdefault(e.device, {"coins": 0, "yen": 0})
+            r["coins"] += _int(e.detail, "coins")
+            r["yen"] += e.amount
+        elif e.kind == "collection":
+            collections.append(
+                {
+                    "yen": e.amount,
+                    "coins": dict(e.detail.get("coins", {})),
+                    "bills": dict(e.detail.get("bills", {})),
+                }
+            )
+    return {
+        "day": day.isoformat(),
+        "timezone": "Asia/Tokyo",
+        "sessions": sessions,
+        "certificates": certificates,
+        "fees_yen": sum(fees_by_municipality.values()),
+        "fees_by_municipality": fees_by_municipality,
+        "cash_fees_captured_yen": fees_captured,
+        "refunds": {"count": len(refund_tx), "yen": refunds_yen},
+        "vouchers": {
+            "issued": vouchers_issued,
+            "issued_yen": vouchers_issued_yen,
+            "outstanding": outstanding,
+            "outstanding_yen": outstanding_yen,
+        },
+        "refills": refills,
+        "collections": collections,
+        "collected_yen": sum(c["yen"] for c in collections),
+        "print_failures": sessions["print_failed"],
+        "reprints": reprints,
+        "device_faults": faults,
+    }
+
+
+def _int(detail: dict[str, Any], key: str) -> int:
+    try:
+        return int(detail.get(key, 0))
+    except (TypeError, ValueError):
+        return 0

@@ -209,6 +209,41 @@ class CheckClerkPin(Action):
 
 
 @dataclass(frozen=True)
+class ReadClerkStatus(Action):
+    """Answer ClerkStatusRead: device health, hopper inventory, cash box and stacker."""
+
+
+@dataclass(frozen=True)
+class RefillHopper(Action):
+    """Journal ``coins`` loaded into ``hopper``; answer ClerkDone("refill")."""
+
+    hopper: str
+    coins: int
+
+
+@dataclass(frozen=True)
+class CollectCash(Action):
+    """Journal the collection of everything up to ``through_seq``; answer ClerkDone("collect").
+    Confirming the same collection twice is refused, never counted twice."""
+
+    through_seq: int
+
+
+@dataclass(frozen=True)
+class BuildReport(Action):
+    """The daily report for ``day`` (ISO date; empty = today, Asia/Tokyo); ClerkDone("report")."""
+
+    day: str = ""
+
+
+@dataclass(frozen=True)
+class PrintReport(Action):
+    """The daily report on the receipt printer; answer ClerkDone("print_report")."""
+
+    day: str = ""
+
+
+@dataclass(frozen=True)
 class Wipe(Action):
     """Erase the session's data: memory (done by the machine) and the spool dir (runner)."""
 
@@ -219,3 +254,12 @@ class Log(Action):
 
     event: str
     fields: Mapping[str, str | int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Record(Log):
+    """A log line the daily report counts too (journaled by the clerk port): session starts
+    and ends, certificates issued, print failures, reprints, device faults. ``documents``
+    only lets the port read which municipality issued (never their content)."""
+
+    documents: tuple[IssuedDocument, ...] = field(default=(), repr=False)

@@ -101,6 +101,11 @@ def path_to(state: State) -> list[Step]:
         if reached is state:
             return [step for _, step in main[: i + 1]]
     prefix = {s: [step for _, step in main[: i + 1]] for i, (s, _) in enumerate(main)}
+    clerk: list[Step] = [
+        E.ClerkRequested(),
+        E.ClerkPinEntered(Pin(b"0000")),
+        E.ClerkPinChecked(True),
+    ]
     extra: dict[State, tuple[State, list[Step]]] = {
         State.FISCAL_YEAR: (State.CERTIFICATE, [E.CertificateChosen(CertificateType.SHOTOKU)]),
         State.NOTICE: (State.CARD, [E.CardInserted(0)]),
@@ -113,10 +118,10 @@ def path_to(state: State) -> list[Step]:
         State.CLOSED: (State.IDLE, [E.Tick(CLOSED_TIME)]),
         State.CLERK_PIN: (State.IDLE, [E.ClerkRequested()]),
         State.CLERK_CHECK: (State.IDLE, [E.ClerkRequested(), E.ClerkPinEntered(Pin(b"0000"))]),
-        State.CLERK: (
-            State.IDLE,
-            [E.ClerkRequested(), E.ClerkPinEntered(Pin(b"0000")), E.ClerkPinChecked(True)],
-        ),
+        State.CLERK: (State.IDLE, clerk),
+        State.CLERK_REFILL: (State.IDLE, [*clerk, E.ClerkMenu("refill")]),
+        State.CLERK_COLLECT: (State.IDLE, [*clerk, E.ClerkMenu("collect")]),
+        State.CLERK_REPORT: (State.IDLE, [*clerk, E.ClerkMenu("report")]),
     }
     base, steps = extra[state]
     return ([] if base is State.IDLE else prefix[base]) + steps

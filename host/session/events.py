@@ -7,6 +7,7 @@ port's result into one of these; the machine never sees a device or a socket.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -161,6 +162,44 @@ class ClerkReprint(ScreenEvent):
 
 @dataclass(frozen=True)
 class ClerkExit(ScreenEvent):
+    pass
+
+
+@dataclass(frozen=True)
+class ClerkMenu(ScreenEvent):
+    """A clerk menu entry: ``status`` (the menu itself), ``refill``, ``collect``, ``report``."""
+
+    item: str
+
+
+@dataclass(frozen=True)
+class ClerkRefresh(ScreenEvent):
+    """The clerk screen asks for fresh device status; not the clerk's doing, so it does not
+    keep clerk mode open past its timeout."""
+
+    activity: ClassVar[bool] = False
+
+
+@dataclass(frozen=True)
+class ClerkRefill(ScreenEvent):
+    hopper: str
+    coins: int
+
+
+@dataclass(frozen=True)
+class ClerkCollect(ScreenEvent):
+    """Confirm the collection the screen showed: everything journaled up to ``through_seq``."""
+
+    through_seq: int
+
+
+@dataclass(frozen=True)
+class ClerkReportDay(ScreenEvent):
+    day: str  # ISO date, Asia/Tokyo business day
+
+
+@dataclass(frozen=True)
+class ClerkPrintReport(ScreenEvent):
     pass
 
 
@@ -351,6 +390,26 @@ class ClerkPinChecked(Event):
 
 
 @dataclass(frozen=True)
+class ClerkStatusRead(Event):
+    """Device health, hopper inventory and cash box contents, from the clerk port. Codes and
+    amounts only (JSON-able)."""
+
+    status: Mapping[str, object] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ClerkDone(Event):
+    """A clerk operation finished: ``op`` is refill, collect, report, print_report (or status
+    when a status read failed);
+    ``error`` a message key when it did not happen; ``data`` its result (e.g. the report)."""
+
+    op: str
+    ok: bool
+    error: str = ""
+    data: Mapping[str, object] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
 class Timeout(Event):
     """A timer armed by SetTimer fired; ``seq`` tells stale timers from the current one."""
 
@@ -382,6 +441,12 @@ ALL_EVENT_TYPES: tuple[type[Event], ...] = (
     ClerkPinEntered,
     ClerkReprint,
     ClerkExit,
+    ClerkMenu,
+    ClerkRefresh,
+    ClerkRefill,
+    ClerkCollect,
+    ClerkReportDay,
+    ClerkPrintReport,
     CardInserted,
     CardRejected,
     CardRemoved,
@@ -406,6 +471,8 @@ ALL_EVENT_TYPES: tuple[type[Event], ...] = (
     ChangeTray,
     DeviceHealth,
     ClerkPinChecked,
+    ClerkStatusRead,
+    ClerkDone,
     Timeout,
     Tick,
 )

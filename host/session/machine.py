@@ -16,9 +16,10 @@ from documents.model import JuminhyoOption
 
 from . import actions as A
 from . import events as E
+from .clerk import ClerkData
 from .data import SessionData
 from .hours import MaintenanceWindow, is_open
-from .states import DEFAULT_TIMEOUTS, RESTING, State
+from .states import CLERK_MENU, DEFAULT_TIMEOUTS, RESTING, State
 from .table import TABLE, Row
 
 LANGUAGES = ("ja", "en", "zh", "ko", "pt", "es", "vi")
@@ -93,6 +94,7 @@ class SessionMachine:
         self.change_in_tray = False
         self.held_yen = 0  # taken from the citizen, neither spent on issuance nor returned
         self.pending_reprint: tuple[str, ...] = ()
+        self.clerk = ClerkData()
         self.seq = 0
         self.state = self.rest_state()
         self._out: list[A.Action] = []
@@ -144,7 +146,7 @@ class SessionMachine:
         self.data.wipe()
         self.data.session_id = self._new_id()
         self.data.idempotency_key = self._new_id()
-        self.emit(A.Log("session_start", {"session": self.data.session_id}))
+        self.emit(A.Record("session_start", {"session": self.data.session_id}))
 
     def reject_input(self, key: str) -> State:
         self.data.input_error = key
@@ -321,8 +323,13 @@ class SessionMachine:
             v["refund_yen"] = self.held_yen
         elif s is State.PRINTING:
             v["page"], v["pages"] = d.page, d.pages
-        elif s in (State.CLERK, State.PRINT_FAILED):
+        elif s is State.PRINT_FAILED:
             v["reprint_pending"] = len(self.pending_reprint)
+        elif s in CLERK_MENU:
+            v["reprint_pending"] = len(self.pending_reprint)
+            # certificate numbers only, so the clerk can match the pages: no content
+            v["reprint_numbers"] = list(self.pending_reprint)
+            v.update(self.clerk.view())
         elif s is State.CLOSED:
             v["hours"] = "6:30-23:00"
         return v

@@ -8,11 +8,11 @@ money inserted, a tray emptied, a device going unhealthy) through ``events()``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Protocol
 
 from . import events as E
-from .actions import AlarmPattern, Guide, Order, Receipt, VoicePrompt
+from .actions import AlarmPattern, Guide, Order, Receipt, Record, VoicePrompt
 from .pin import Pin
 
 
@@ -126,3 +126,30 @@ class ScreenPort(Protocol):
 
 class ClerkAuthPort(Protocol):
     async def check(self, pin: Pin) -> bool: ...
+
+
+class ClerkError(PortError):
+    """A clerk operation refused or failed; ``key`` is the screen's message key
+    (``error.<key>`` in the catalogs)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+class ClerkDeskPort(Protocol):
+    """Clerk mode: device status, hopper refills and cash collections (journaled before they
+    return), the daily report on screen and on the receipt printer, and the session facts
+    the report counts. Codes, counts and amounts only: never personal data."""
+
+    async def status(self) -> Mapping[str, object]: ...
+
+    async def refill(self, hopper: str, coins: int) -> Mapping[str, object]: ...
+
+    async def collect(self, through_seq: int) -> Mapping[str, object]: ...
+
+    async def report(self, day: str) -> Mapping[str, object]: ...
+
+    async def print_report(self, day: str) -> None: ...
+
+    async def record(self, record: Record) -> None: ...

@@ -29,6 +29,8 @@ from .ports import (
     CenterPort,
     CenterRefusal,
     ClerkAuthPort,
+    ClerkDeskPort,
+    ClerkError,
     CoprocessorPort,
     EventSource,
     PaymentPort,
@@ -67,6 +69,7 @@ class Ports:
     printer: PrinterPort
     coprocessor: CoprocessorPort
     clerk: ClerkAuthPort
+    desk: ClerkDeskPort | None = None  # clerk mode's cash, status and report
 
 
 class PortExecutor:
@@ -126,6 +129,10 @@ class PortExecutor:
                         return [E.ClerkPinChecked(await p.clerk.check(pin))]
                     finally:
                         pin.wipe()
+                case A.Record() if p.desk is not None:
+                    await p.desk.record(action)
+                case _ if p.desk is not None:
+                    return await self._clerk(p.desk, action)
         except CardFailure:
             return [E.CardError()]
         except CenterRefusal as exc:
@@ -134,6 +141,35 @@ class PortExecutor:
             return [E.CenterUnavailable()]
         except PrintError as exc:
             return [E.PrintFailed(exc.reason)]
+        return []
+
+    @staticmethod
+    async def _clerk(desk: ClerkDeskPort, action: A.Action) -> list[E.Event]:
+        op = ""
+        try:
+            match action:
+                case A.ReadClerkStatus():
+                    op = "status"
+                    return [E.ClerkStatusRead(await desk.status())]
+                case A.RefillHopper(hopper=hopper, coins=coins):
+                    op = "refill"
+                    return [E.ClerkDone(op, True, data=await desk.refill(hopper, coins))]
+                case A.CollectCash(through_seq=through):
+                    op = "collect"
+                    return [E.ClerkDone(op, True, data=await desk.collect(through))]
+                case A.BuildReport(day=day):
+                    op = "report"
+                    return [E.ClerkDone(op, True, data=await desk.report(day))]
+                case A.PrintReport(day=day):
+                    op = "print_report"
+                    await desk.print_report(day)
+                    return [E.ClerkDone(op, True)]
+        except ClerkError as exc:
+            return [E.ClerkDone(op, False, exc.key)] if op else []
+        except Exception as exc:
+            # The screen must not wait forever on an operation that blew up: say it failed.
+            log.error("clerk %s failed: %s", op, type(exc).__name__)
+            return [E.ClerkDone(op, False, "clerk_failed")] if op else []
         return []
 
 
@@ -158,6 +194,12 @@ LANES: dict[type[A.Action], str] = {
     A.StopAlarm: "coprocessor",
     A.SetGuide: "coprocessor",
     A.CheckClerkPin: "clerk",
+    A.ReadClerkStatus: "desk",
+    A.RefillHopper: "desk",
+    A.CollectCash: "desk",
+    A.BuildReport: "desk",
+    A.PrintReport: "desk",
+    A.Record: "desk",
 }
 
 
@@ -309,6 +351,8 @@ class SessionRunner:
                     pass  # played above, as one ordered batch
                 case A.Log(event=name, fields=fields):
                     log.info("%s %s", name, " ".join(f"{k}={v}" for k, v in fields.items()))
+                    if isinstance(action, A.Record):
+                        self._enqueue(action)  # the daily report counts it too
                 case A.Wipe():
                     if self.spool_dir is not None:
                         try:

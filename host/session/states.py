@@ -39,7 +39,10 @@ class State(StrEnum):
     # clerk (maintenance) mode, own PIN
     CLERK_PIN = "clerk_pin"
     CLERK_CHECK = "clerk_check"
-    CLERK = "clerk"
+    CLERK = "clerk"  # menu, live device status, reprint
+    CLERK_REFILL = "clerk_refill"
+    CLERK_COLLECT = "clerk_collect"
+    CLERK_REPORT = "clerk_report"
 
 
 RESTING = frozenset({State.CLOSED, State.OUT_OF_SERVICE, State.IDLE})
@@ -76,7 +79,18 @@ LEFT_BEHIND = frozenset(
     {State.LEFT_BEHIND_SCREEN, State.LEFT_BEHIND_VOICE, State.LEFT_BEHIND_ALARM}
 )
 
-CLERK_STATES = frozenset({State.CLERK_PIN, State.CLERK_CHECK, State.CLERK})
+CLERK_STATES = frozenset(
+    {
+        State.CLERK_PIN,
+        State.CLERK_CHECK,
+        State.CLERK,
+        State.CLERK_REFILL,
+        State.CLERK_COLLECT,
+        State.CLERK_REPORT,
+    }
+)
+# Logged in: the clerk's own screens.
+CLERK_MENU = CLERK_STATES - {State.CLERK_PIN, State.CLERK_CHECK}
 
 # Default timeouts, seconds. Every state that waits has one; resting states have none.
 DEFAULT_TIMEOUTS: dict[State, float] = {
@@ -107,4 +121,7 @@ DEFAULT_TIMEOUTS: dict[State, float] = {
     State.CLERK_PIN: 30,
     State.CLERK_CHECK: 10,
     State.CLERK: 300,
+    State.CLERK_REFILL: 300,
+    State.CLERK_COLLECT: 300,
+    State.CLERK_REPORT: 300,
 }

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from documents.model import CertificateType, JuminhyoOption
@@ -22,6 +23,7 @@ from . import events as E
 from .states import (
     CANCELLABLE,
     CITIZEN_WAITING,
+    CLERK_MENU,
     CLERK_STATES,
     DEFAULT_TIMEOUTS,
     IN_SESSION,
@@ -290,7 +292,18 @@ def issued(m: SessionMachine, ev: E.Issued) -> State:
     m.data.certificate_numbers = tuple(d.certificate_number for d in ev.documents)
     m.data.pages = sum(d.pages for d in ev.documents)
     m.data.page = 0
-    m.emit(A.Log("issued", {"documents": len(ev.documents), "fee": m.data.paid_yen}))
+    m.emit(
+        A.Record(
+            "issued",
+            {
+                "documents": len(ev.documents),
+                "fee": m.data.paid_yen,
+                "kind": m.data.kind.value,
+                "copies": m.data.copies,
+            },
+            documents=ev.documents,
+        )
+    )
     m.emit(A.PrintDocuments(ev.documents))
     m.emit(
         A.PrintReceipt(
@@ -331,7 +344,7 @@ def print_progress(m: SessionMachine, ev: E.PrintProgress) -> State:
 def printed(m: SessionMachine, ev: E.Printed) -> State:
     numbers = m.data.certificate_numbers
     m.emit(A.ReportPrintResult(numbers, ok=True))
-    m.emit(A.Log("printed", {"documents": len(numbers)}))
+    m.emit(A.Record("printed", {"documents": len(numbers)}))
     # Certificate data is erased as soon as it is on paper (SPEC §4).
     m.wipe_data(keep_lang=True)
     m.emit(A.SetGuide(A.Guide.OUTPUT_TRAY, True))
@@ -343,7 +356,7 @@ def print_failed(m: SessionMachine, ev: E.PrintFailed) -> State:
     m.pending_reprint = numbers
     m.faults.add(E.Device.PRINTER)
     m.emit(A.ReportPrintResult(numbers, ok=False, reason=ev.reason))
-    m.emit(A.Log("print_failed", {"reason": ev.reason, "documents": len(numbers)}))
+    m.emit(A.Record("print_failed", {"reason": ev.reason, "documents": len(numbers)}))
     m.emit(A.SoundAlarm(A.AlarmPattern.CALL_CLERK))
     m.wipe_data(keep_lang=True)
     return State.PRINT_FAILED
@@ -366,12 +379,12 @@ def thanks_done(m: SessionMachine, ev: Any) -> State:
 
 
 def cancel(m: SessionMachine, ev: E.Cancel) -> State:
-    m.emit(A.Log("cancelled", {"state": m.state.value}))
+    m.emit(A.Record("cancelled", {"state": m.state.value}))
     return m.end_session()
 
 
 def walked_away(m: SessionMachine, ev: E.Timeout) -> State:
-    m.emit(A.Log("timeout", {"state": m.state.value}))
+    m.emit(A.Record("timeout", {"state": m.state.value}))
     return m.end_session()
 
 
@@ -422,19 +435,21 @@ def fault_in_session(m: SessionMachine, ev: E.DeviceHealth) -> State:
     changed = m.set_health(ev)
     if ev.ok or not changed:
         return m.state
-    m.emit(A.Log("device_fault", {"device": ev.device.value, "state": m.state.value}))
+    m.emit(A.Record("device_fault", {"device": ev.device.value, "state": m.state.value}))
     return m.end_session(notice="out_of_service")
 
 
 def health_record(m: SessionMachine, ev: E.DeviceHealth) -> State:
     if m.set_health(ev) and not ev.ok:
-        m.emit(A.Log("device_fault", {"device": ev.device.value, "state": m.state.value}))
+        m.emit(A.Record("device_fault", {"device": ev.device.value, "state": m.state.value}))
     return m.state
 
 
 def health_at_rest(m: SessionMachine, ev: E.DeviceHealth) -> State:
     if m.set_health(ev):
         m.emit(A.Log("device_health", {"device": ev.device.value, "ok": int(ev.ok)}))
+        if not ev.ok:
+            m.emit(A.Record("device_fault", {"device": ev.device.value, "state": m.state.value}))
     return m.rest_state()
 
 
@@ -494,7 +509,11 @@ def clerk_pin_entered(m: SessionMachine, ev: E.ClerkPinEntered) -> State:
 
 def clerk_pin_checked(m: SessionMachine, ev: E.ClerkPinChecked) -> State:
     m.emit(A.Log("clerk_login", {"ok": int(ev.ok)}))
-    return State.CLERK if ev.ok else State.CLERK_PIN
+    if not ev.ok:
+        return State.CLERK_PIN
+    m.clerk.clear()
+    read_status(m)
+    return State.CLERK
 
 
 def clerk_reprint(m: SessionMachine, ev: E.ClerkReprint) -> State:
@@ -507,19 +526,140 @@ def clerk_reprint(m: SessionMachine, ev: E.ClerkReprint) -> State:
 
 def clerk_printed(m: SessionMachine, ev: E.Printed) -> State:
     m.emit(A.ReportPrintResult(m.pending_reprint, ok=True, reason="reprint"))
+    m.emit(A.Record("reprinted", {"documents": len(m.pending_reprint)}))
     m.pending_reprint = ()
     m.faults.discard(E.Device.PRINTER)
     m.emit(A.StopAlarm())
-    return State.CLERK
+    return m.state
 
 
 def clerk_print_failed(m: SessionMachine, ev: E.PrintFailed) -> State:
-    m.emit(A.Log("print_failed", {"reason": ev.reason, "documents": len(m.pending_reprint)}))
+    m.emit(A.Record("print_failed", {"reason": ev.reason, "documents": len(m.pending_reprint)}))
+    return m.state
+
+
+CLERK_SCREENS = {
+    "status": State.CLERK,
+    "refill": State.CLERK_REFILL,
+    "collect": State.CLERK_COLLECT,
+    "report": State.CLERK_REPORT,
+}
+
+
+def clerk_menu(m: SessionMachine, ev: E.ClerkMenu) -> State:
+    target = CLERK_SCREENS.get(ev.item)
+    if target is None:
+        return m.reject_input("bad_message")
+    m.clerk.done = ""
+    if target is State.CLERK_REPORT:
+        m.clerk.day = ""
+        m.clerk.report = {}
+        m.clerk.busy = "report"
+        m.emit(A.BuildReport())
+    else:
+        read_status(m)
+    return target
+
+
+def clerk_back(m: SessionMachine, ev: E.Back) -> State:
+    return clerk_menu(m, E.ClerkMenu("status"))
+
+
+def read_status(m: SessionMachine) -> None:
+    m.clerk.reading = True
+    m.emit(A.ReadClerkStatus())
+
+
+def clerk_refresh(m: SessionMachine, ev: E.ClerkRefresh) -> State:
+    # A slow device (a printer timing out) must not make the screen's periodic refreshes
+    # queue up behind it: one read at a time.
+    if not m.clerk.reading:
+        read_status(m)
+    return m.state
+
+
+def clerk_status_read(m: SessionMachine, ev: E.ClerkStatusRead) -> State:
+    m.clerk.status = dict(ev.status)
+    m.clerk.reading = False
+    return m.state
+
+
+def clerk_refill(m: SessionMachine, ev: E.ClerkRefill) -> State:
+    if m.clerk.busy:
+        return m.reject_input("clerk_busy")
+    hopper = m.clerk.hopper(ev.hopper)
+    if hopper is None:
+        return m.reject_input("refill_hopper")
+    if ev.coins <= 0:
+        return m.reject_input("refill_count")
+    if ev.coins + int(hopper.get("coins", 0)) > int(hopper.get("capacity", 0)):
+        return m.reject_input("refill_over_capacity")
+    m.clerk.busy = "refill"
+    m.clerk.done = ""
+    m.emit(A.RefillHopper(ev.hopper, ev.coins))
+    return State.CLERK_REFILL
+
+
+def clerk_collect(m: SessionMachine, ev: E.ClerkCollect) -> State:
+    if m.clerk.busy:
+        return m.reject_input("clerk_busy")
+    if ev.through_seq != m.clerk.status.get("collect_through"):
+        return m.reject_input("collect_changed")  # the screen showed older figures
+    if not m.clerk.expected_total():
+        return m.reject_input("nothing_to_collect")
+    m.clerk.busy = "collect"
+    m.emit(A.CollectCash(ev.through_seq))
+    return State.CLERK_COLLECT
+
+
+def clerk_report_day(m: SessionMachine, ev: E.ClerkReportDay) -> State:
+    try:
+        date.fromisoformat(ev.day)
+    except ValueError:
+        return m.reject_input("report_day")
+    m.clerk.day = ev.day
+    m.clerk.busy = "report"
+    m.clerk.done = ""
+    m.emit(A.BuildReport(ev.day))
+    return State.CLERK_REPORT
+
+
+def clerk_print_report(m: SessionMachine, ev: E.ClerkPrintReport) -> State:
+    if m.clerk.busy:
+        return m.reject_input("clerk_busy")
+    m.clerk.busy = "print_report"
+    m.clerk.done = ""
+    m.emit(A.PrintReport(m.clerk.day))
+    return State.CLERK_REPORT
+
+
+def clerk_done(m: SessionMachine, ev: E.ClerkDone) -> State:
+    if ev.op == "status":
+        m.clerk.reading = False  # the read failed: the next refresh tries again
+    if m.clerk.busy == ev.op:
+        m.clerk.busy = ""
+    m.emit(A.Log(f"clerk_{ev.op}", {"ok": int(ev.ok), "error": ev.error or "-"}))
+    if not ev.ok:
+        m.data.input_error = ev.error or "clerk_failed"
+        return m.state
+    if ev.op == "report":
+        m.clerk.report = dict(ev.data)
+        return m.state
+    if ev.op == "print_report":
+        m.clerk.done = "report_printed"
+        return m.state
+    # Refill and collection are journaled by now: only then does the screen move on.
+    if ev.op == "status":
+        return m.state
+    m.clerk.done = f"{ev.op}_done"
+    m.clerk.done_yen = int(str(ev.data.get("yen", 0)))
+    read_status(m)
     return State.CLERK
 
 
 def clerk_exit(m: SessionMachine, ev: Any) -> State:
     m.emit(A.Log("clerk_logout", {}))
+    m.clerk.clear()
     if m.pending_reprint:
         return State.PRINT_FAILED
     return m.finish()
@@ -669,8 +809,20 @@ def _rows() -> Iterable[Row]:
     yield row(S.CLERK_PIN, E.ClerkPinEntered, {S.CLERK_CHECK}, clerk_pin_entered)
     yield row(S.CLERK_CHECK, E.ClerkPinChecked, {S.CLERK, S.CLERK_PIN}, clerk_pin_checked)
     yield row(S.CLERK, E.ClerkReprint, {S.CLERK}, clerk_reprint)
-    yield row(S.CLERK, E.Printed, {S.CLERK}, clerk_printed)
-    yield row(S.CLERK, E.PrintFailed, {S.CLERK}, clerk_print_failed)
+    yield row(S.CLERK_REFILL, E.ClerkRefill, {S.CLERK_REFILL}, clerk_refill)
+    yield row(S.CLERK_COLLECT, E.ClerkCollect, {S.CLERK_COLLECT}, clerk_collect)
+    yield row(S.CLERK_REPORT, E.ClerkReportDay, {S.CLERK_REPORT}, clerk_report_day)
+    yield row(S.CLERK_REPORT, E.ClerkPrintReport, {S.CLERK_REPORT}, clerk_print_report)
+    for s in CLERK_MENU:
+        # a reprint started from the menu may finish while the clerk is on another screen
+        yield row(s, E.Printed, {s}, clerk_printed)
+        yield row(s, E.PrintFailed, {s}, clerk_print_failed)
+        yield row(s, E.ClerkMenu, CLERK_MENU, clerk_menu)
+        yield row(s, E.ClerkRefresh, {s}, clerk_refresh)
+        yield row(s, E.ClerkStatusRead, {s}, clerk_status_read)
+        yield row(s, E.ClerkDone, {s, S.CLERK}, clerk_done)
+        if s is not S.CLERK:
+            yield row(s, E.Back, {S.CLERK}, clerk_back)
     for s in CLERK_STATES:
         yield row(s, E.ClerkExit, FINISH_TARGETS | {S.PRINT_FAILED}, clerk_exit)
         yield row(s, E.Timeout, FINISH_TARGETS | {S.PRINT_FAILED}, clerk_exit)

@@ -2,13 +2,15 @@
 
 ``{"type": "CardInserted", "tries_left": 3}``; bytes as hex; ``Authenticated`` and ``Issued``
 accept ``"demo"`` shortcuts (the demo resident's menu, N demo documents); ``Timeout`` without
-``seq`` means the timer now running. Unknown types or fields are a typed error.
+``seq`` means the timer now running; the clerk port's answers (``ClerkStatusRead``,
+``ClerkDone``) take plain JSON objects. Unknown types or fields are a typed error.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import typing
+from collections.abc import Mapping
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -78,6 +80,11 @@ def _convert(tp: Any, value: Any) -> Any:
         return tp(value)
     if tp is E.Menu:
         return _menu(value)
+    if typing.get_origin(tp) is Mapping:
+        # clerk port results (status, report): plain JSON objects, as the port makes them
+        if not isinstance(value, dict):
+            raise InjectError("expected an object")
+        return value
     if tp is E.Quote:
         return E.Quote(str(value["quote_id"]), int(value["fee_yen"]))
     raise InjectError(f"unsupported field type {tp}")

@@ -91,6 +91,8 @@ SIMPLE: dict[str, E.Event] = {
     "clerk": E.ClerkRequested(),
     "clerk_reprint": E.ClerkReprint(),
     "clerk_exit": E.ClerkExit(),
+    "clerk_refresh": E.ClerkRefresh(),
+    "clerk_print_report": E.ClerkPrintReport(),
 }
 
 
@@ -117,6 +119,14 @@ def parse(msg: object, pad: PinPad, clerk_pin: bool) -> E.Event | None:
                 return E.FiscalYearChosen(_int(msg, "year"))
             case "copies":
                 return E.CopiesChosen(_int(msg, "copies"))
+            case "clerk_menu":
+                return E.ClerkMenu(_str(msg, "item"))
+            case "clerk_refill":
+                return E.ClerkRefill(_str(msg, "hopper"), _int(msg, "coins"))
+            case "clerk_collect":
+                return E.ClerkCollect(_int(msg, "through"))
+            case "clerk_report_day":
+                return E.ClerkReportDay(_str(msg, "day"))
             case "pin_digit":
                 pad.press(msg.get("digit"))
                 return None

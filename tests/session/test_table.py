@@ -42,6 +42,14 @@ def sample(event_type: type[E.Event], m: SessionMachine) -> E.Event:
         E.ClerkPinEntered: E.ClerkPinEntered(Pin(b"0000")),
         E.ClerkReprint: E.ClerkReprint(),
         E.ClerkExit: E.ClerkExit(),
+        E.ClerkMenu: E.ClerkMenu("refill"),
+        E.ClerkRefresh: E.ClerkRefresh(),
+        E.ClerkRefill: E.ClerkRefill("hopper3", 10),
+        E.ClerkCollect: E.ClerkCollect(0),
+        E.ClerkReportDay: E.ClerkReportDay("2026-11-23"),
+        E.ClerkPrintReport: E.ClerkPrintReport(),
+        E.ClerkStatusRead: E.ClerkStatusRead({"hoppers": []}),
+        E.ClerkDone: E.ClerkDone("refill", True),
         E.CardInserted: E.CardInserted(3),
         E.CardRejected: E.CardRejected(E.CardRejection.NOT_MY_NUMBER_CARD),
         E.CardRemoved: E.CardRemoved(),
@@ -233,3 +241,18 @@ def test_personal_data_is_held_only_until_printed() -> None:
     for state in RESTING:
         m, _ = machine_at(state)
         assert m.data.is_empty()
+
+
+def test_clerk_mode_is_entered_only_at_rest_or_after_a_print_failure() -> None:
+    from host.session.states import CLERK_MENU
+
+    entries = {s for (s, e) in TABLE if e is E.ClerkRequested}
+    assert entries == set(RESTING) | {State.PRINT_FAILED}
+    assert not entries & IN_SESSION
+    # every clerk screen can be left by button and by timeout, and shows device health live
+    for s in CLERK_MENU:
+        for ev in (E.ClerkExit, E.Timeout, E.DeviceHealth, E.ClerkRefresh, E.ClerkDone):
+            assert (s, ev) in TABLE, (s, ev)
+    # the clerk's money operations exist only on their own screens
+    assert {s for (s, e) in TABLE if e is E.ClerkRefill} == {State.CLERK_REFILL}
+    assert {s for (s, e) in TABLE if e is E.ClerkCollect} == {State.CLERK_COLLECT}

@@ -10,7 +10,15 @@ const S = {
   errorKey: "",
   picked: new Set(), // subjects or options being chosen on the current screen
   ws: null,
+  hopper: "", // clerk refill: the hopper picked
+  count: "", // clerk refill: digits typed on the number pad
 };
+
+// Prefixes of clerk texts chosen by a device's reason or a hopper's level (keys checked by
+// tests/kiosk/test_clerk_port.py against what the clerk port reports).
+const REASON = "clerk.reason_";
+const LEVEL = "clerk.level_";
+const CLERK_LIVE = new Set(["clerk", "clerk_refill", "clerk_collect"]); // status refreshes
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -199,17 +207,127 @@ const SCREENS = {
   }),
   clerk_pin: (v) => ({ main: pinPad("clerk.pin", v), foot: btn("clerk.exit", { event: "clerk_exit" }, "", "clerk-exit") + spacer() }),
   clerk_check: () => ({ main: spinner("clerk.checking") }),
-  clerk: (v) => ({
-    main: `<h1>${esc(t("clerk.title"))}</h1><div class="panel"><b>${esc(t("clerk.devices"))}</b>
-      <ul class="devices" data-testid="devices">${
-        v.faults.length ? v.faults.map((f) => `<li class="bad">${esc(t("device." + f))}</li>`).join("") : `<li>${esc(t("clerk.all_ok"))}</li>`
-      }</ul><p data-testid="reprint-pending">${esc(t("clerk.reprint_pending", { n: v.reprint_pending || 0 }))}</p></div>`,
-    foot: btn("clerk.exit", { event: "clerk_exit" }, "", "clerk-exit") + btn("clerk.reprint", { event: "clerk_reprint" }, "primary", "clerk-reprint"),
-  }),
+  clerk: (v) => {
+    const st = v.clerk_status || {};
+    const devices = (st.devices || [])
+      .map((d) => {
+        const bad = !d.ok || (v.faults || []).includes(d.device);
+        const why = d.reason ? t(REASON + d.reason) : bad ? t("clerk.reason_fault") : t("clerk.ok");
+        return `<tr class="${bad ? "bad" : ""}" data-testid="dev-${esc(d.device)}"><td>${esc(t("device." + d.device))}</td><td>${esc(why)}</td></tr>`;
+      })
+      .join("");
+    const hoppers = (st.hoppers || [])
+      .map((h) => `<tr class="${h.level !== "ok" ? "bad" : ""}" data-testid="hopper-${esc(h.name)}"><td>${esc(t("clerk.hopper", { value: yen(h.value) }))}</td>
+        <td data-testid="hopper-coins-${esc(h.name)}">${esc(t("clerk.coins", { n: h.coins }))}</td><td>${esc(t(LEVEL + h.level))}</td></tr>`)
+      .join("");
+    const box = st.cashbox || { total: 0 };
+    const stacker = st.stacker || { total: 0 };
+    const nums = (v.reprint_numbers || []).map((n) => `<li data-testid="reprint-number">${esc(n)}</li>`).join("");
+    return {
+      main: `<h1>${esc(t("clerk.title"))}</h1>${clerkDone(v)}<div class="clerk-grid">
+        <div class="panel"><b>${esc(t("clerk.devices"))}</b><table class="devices" data-testid="devices">${devices || `<tr><td>${esc(t("clerk.reading"))}</td></tr>`}</table></div>
+        <div class="panel"><b>${esc(t("clerk.hoppers"))}</b><table data-testid="hoppers">${hoppers}</table>
+          <p data-testid="cashbox-total">${esc(t("clerk.cashbox_total", { yen: yen(box.total) }))}</p>
+          <p data-testid="stacker-total">${esc(t("clerk.stacker_total", { yen: yen(stacker.total) }))}</p>
+          <p data-testid="reprint-pending">${esc(t("clerk.reprint_pending", { n: v.reprint_pending || 0 }))}</p><ul data-testid="reprint-numbers">${nums}</ul></div></div>`,
+      foot:
+        btn("clerk.exit", { event: "clerk_exit" }, "", "clerk-exit") +
+        btn("clerk.refill", { event: "clerk_menu", item: "refill" }, "", "clerk-refill") +
+        btn("clerk.collect", { event: "clerk_menu", item: "collect" }, "", "clerk-collect") +
+        btn("clerk.report", { event: "clerk_menu", item: "report" }, "", "clerk-report") +
+        btn("clerk.reprint", { event: "clerk_reprint" }, "primary", "clerk-reprint"),
+    };
+  },
+  clerk_refill: (v) => {
+    const st = v.clerk_status || {};
+    const hoppers = (st.hoppers || [])
+      .map((h) => `<button class="choice ${S.hopper === h.name ? "on" : ""}" data-testid="refill-${esc(h.name)}" data-hopper="${esc(h.name)}">${esc(t("clerk.hopper", { value: yen(h.value) }))}<small>${esc(t("clerk.coins_of", { n: h.coins, max: h.capacity }))}</small></button>`)
+      .join("");
+    let keys = "";
+    for (const d of ["1", "2", "3", "4", "5", "6", "7", "8", "9"]) keys += `<button data-testid="num-${d}" data-digit="${d}">${d}</button>`;
+    keys += `<button class="word" data-testid="num-clear" data-digit="C">${esc(t("btn.clear"))}</button><button data-testid="num-0" data-digit="0">0</button>`;
+    const ready = S.hopper && S.count && !v.clerk_busy;
+    keys += `<button class="primary word" data-testid="refill-ok" data-refill="1" ${ready ? "" : "disabled"}>${esc(t("btn.confirm"))}</button>`;
+    return {
+      main: `<h1>${esc(t("clerk.refill_title"))}</h1><div class="pin-row"><div style="flex:1"><div class="grid two">${hoppers}</div>
+        <p class="hint">${esc(t("clerk.refill_hint"))}</p><div class="amount" data-testid="refill-count">${esc(t("clerk.coins", { n: S.count || 0 }))}</div>
+        ${v.clerk_busy ? `<p data-testid="busy">${esc(t("clerk.busy"))}</p>` : ""}</div><div class="pad">${keys}</div></div>`,
+      foot: clerkExit() + backBtn() + spacer(),
+    };
+  },
+  clerk_collect: (v) => {
+    const st = v.clerk_status || {};
+    const box = st.cashbox || { coins: {}, total: 0 };
+    const stacker = st.stacker || { bills: {}, total: 0 };
+    const rows = (items) =>
+      Object.entries(items)
+        .map(([value, n]) => `<tr data-testid="expect-${esc(value)}"><td>${esc(t("clerk.denomination", { value: yen(value) }))}</td><td>${esc(t("clerk.pieces", { n }))}</td><td>${esc(t("payment.yen", { yen: yen(value * n) }))}</td></tr>`)
+        .join("");
+    const total = box.total + stacker.total;
+    return {
+      main: `<h1>${esc(t("clerk.collect_title"))}</h1><p class="hint">${esc(t("clerk.collect_hint"))}</p><div class="clerk-grid">
+        <div class="panel"><b>${esc(t("clerk.cashbox"))}</b><table>${rows(box.coins || {})}</table><p>${esc(t("payment.yen", { yen: yen(box.total) }))}</p></div>
+        <div class="panel"><b>${esc(t("clerk.stacker"))}</b><table>${rows(stacker.bills || {})}</table><p>${esc(t("payment.yen", { yen: yen(stacker.total) }))}</p></div></div>
+        <div class="panel total" data-testid="collect-total">${esc(t("clerk.collect_total", { yen: yen(total) }))}</div>
+        ${v.clerk_busy ? `<p data-testid="busy">${esc(t("clerk.busy"))}</p>` : ""}`,
+      foot:
+        clerkExit() +
+        backBtn() +
+        `<button class="primary" data-testid="collect-ok" data-send='${esc(JSON.stringify({ event: "clerk_collect", through: st.collect_through || 0 }))}' ${total > 0 && !v.clerk_busy ? "" : "disabled"}>${esc(t("clerk.collect_confirm"))}</button>`,
+    };
+  },
+  clerk_report: (v) => {
+    const r = v.clerk_report || {};
+    const day = r.day || "";
+    let body = `<p data-testid="busy">${esc(t("clerk.busy"))}</p>`;
+    if (r.sessions) {
+      const line = (label, value, id) => `<div class="row" data-testid="rep-${id}"><span>${esc(label)}</span> <span>${esc(value)}</span></div>`;
+      let rows = Object.entries(r.sessions).map(([k, n]) => line(t("report." + k), n, k)).join("");
+      rows += line(t("report.reprints"), r.reprints, "reprints");
+      rows += Object.entries(r.certificates).map(([k, n]) => line(t("cert." + k), t("report.copies", { n }), "cert-" + k)).join("");
+      rows += Object.entries(r.fees_by_municipality).map(([k, y]) => line(t("report.fee_of", { municipality: k }), t("report.yen", { yen: yen(y) }), "fee-" + k)).join("");
+      rows += line(t("report.fees_total"), t("report.yen", { yen: yen(r.fees_yen) }), "fees");
+      rows += line(t("report.refunds"), t("report.count_yen", { n: r.refunds.count, yen: yen(r.refunds.yen) }), "refunds");
+      rows += line(t("report.vouchers_issued"), t("report.count_yen", { n: r.vouchers.issued, yen: yen(r.vouchers.issued_yen) }), "vouchers");
+      rows += line(t("report.vouchers_outstanding"), t("report.count_yen", { n: r.vouchers.outstanding, yen: yen(r.vouchers.outstanding_yen) }), "outstanding");
+      rows += Object.entries(r.refills).map(([h, x]) => line(t("report.refill", { hopper: h }), t("report.coins", { n: x.coins }), "refill-" + h)).join("");
+      rows += r.collections.map((c, i) => line(t("report.collection", { n: i + 1 }), t("report.yen", { yen: yen(c.yen) }), "collection-" + (i + 1))).join("");
+      rows += Object.entries(r.device_faults).map(([d, n]) => line(t("report.fault", { device: deviceName(d) }), n, "fault-" + d)).join("");
+      body = `<div class="report" data-testid="report">${rows}</div>`;
+    }
+    return {
+      main: `<h1>${esc(t("report.title"))} <span data-testid="report-day">${esc(day)}</span></h1>${clerkDone(v)}<div class="report-scroll">${body}</div>`,
+      foot:
+        clerkExit() +
+        backBtn() +
+        `<button data-testid="day-prev" data-day="-1">${esc(t("clerk.day_prev"))}</button><button data-testid="day-next" data-day="1">${esc(t("clerk.day_next"))}</button>` +
+        `<button class="primary" data-testid="report-print" data-send='{"event":"clerk_print_report"}' ${r.sessions && !v.clerk_busy ? "" : "disabled"}>${esc(t("clerk.print_report"))}</button>`,
+    };
+  },
 };
 SCREENS.left_behind_screen = SCREENS.left_behind;
 SCREENS.left_behind_voice = SCREENS.left_behind;
 SCREENS.left_behind_alarm = SCREENS.left_behind;
+
+const clerkExit = () => btn("clerk.exit", { event: "clerk_exit" }, "", "clerk-exit");
+
+function clerkDone(v) {
+  if (!v.clerk_done) return "";
+  return `<div class="panel ok" data-testid="clerk-done">${esc(t("clerk." + v.clerk_done, { yen: yen(v.clerk_done_yen || 0) }))}</div>`;
+}
+
+function deviceName(code) {
+  // cash devices journal their own names (hopper3, ...): shown as they are
+  const key = "device." + code;
+  const text = t(key);
+  return text === key ? code : text;
+}
+
+function shiftDay(iso, days) {
+  const d = new Date(iso + "T00:00:00Z");
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
 
 function render() {
   const v = S.view;
@@ -234,6 +352,8 @@ function onView(v) {
   if (!prev || prev.screen !== v.screen) {
     S.picked = new Set(v.screen === "options" ? v.options || [] : []);
     S.errorKey = "";
+    S.hopper = "";
+    S.count = "";
   }
   S.view = v;
   render();
@@ -256,8 +376,25 @@ document.addEventListener("click", (e) => {
     send({ event: "options", options: [...S.picked] });
   } else if (el.id === "clerk-key") {
     send({ event: "clerk" });
+  } else if (el.dataset.hopper) {
+    S.hopper = el.dataset.hopper;
+    render();
+  } else if (el.dataset.digit) {
+    S.count = el.dataset.digit === "C" ? "" : (S.count + el.dataset.digit).slice(0, 5);
+    S.errorKey = "";
+    render();
+  } else if (el.dataset.refill) {
+    send({ event: "clerk_refill", hopper: S.hopper, coins: parseInt(S.count || "0", 10) });
+    S.count = "";
+  } else if (el.dataset.day && S.view && S.view.clerk_report && S.view.clerk_report.day) {
+    send({ event: "clerk_report_day", day: shiftDay(S.view.clerk_report.day, parseInt(el.dataset.day, 10)) });
   }
 });
+
+// Clerk status is live: ask for it again every few seconds while a clerk screen shows it.
+setInterval(() => {
+  if (S.view && CLERK_LIVE.has(S.view.screen)) send({ event: "clerk_refresh" });
+}, 3000);
 
 function connect() {
   const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");
