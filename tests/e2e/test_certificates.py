@@ -58,7 +58,6 @@ class Order:
 
 
 ORDERS = {
-    "juminhyo-self-no-options": Order("valid", "juminhyo", CITY, ("桜井 太郎",)),
     "juminhyo-two-members-household-honseki-2-copies": Order(
         "valid",
         "juminhyo",

@@ -19,9 +19,7 @@ NEW_YORK = {"TZ": "America/New_York"}
 
 
 @pytest.mark.parametrize("now", ["2026-11-24T23:30:00+09:00", "2026-11-25T06:00:00+09:00"])
-def test_closed_screen_outside_hours(
-    now: str, sims: Sims, kiosk_on: Callable[..., Kiosk]
-) -> None:
+def test_closed_screen_outside_hours(now: str, sims: Sims, kiosk_on: Callable[..., Kiosk]) -> None:
     sim = sims.get("--now", now, env=NEW_YORK)
     k = kiosk_on(sim)
     k.on("closed")
