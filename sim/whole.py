@@ -350,8 +350,8 @@ def state_timeout(text: str) -> tuple[str, float]:
         seconds = float(value)
     except ValueError:
         seconds = -1.0
-    if seconds <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: STATE=SECONDS with SECONDS > 0")
+    if not 0 < seconds < 86400:
+        raise argparse.ArgumentTypeError(f"{text!r}: STATE=SECONDS, 0 < SECONDS < 86400")
     known = {s.value for s in DEFAULT_TIMEOUTS}
     if name != "waiting" and name not in known:
         raise argparse.ArgumentTypeError(f"{name!r}: one of waiting, {', '.join(sorted(known))}")

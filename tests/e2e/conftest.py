@@ -22,13 +22,32 @@ from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS, Kiosk, SimProcess, Sims
 NO_BUS = "unix:path=/nonexistent/kofu-e2e-no-dbus"
 
 
+# What the e2e tests share across modules (the running `kofu sim`, Playwright and its
+# Chromium) is released as soon as the next test is not an e2e test: the sim holds vpcd
+# slot 0 and Playwright's sync API holds an event loop on this thread, either of which
+# would break the tests that follow in the same pytest run.
+_RELEASE: list[Callable[[], None]] = []
+HERE = Path(__file__).resolve().parent
+
+
+def _release() -> None:
+    while _RELEASE:
+        _RELEASE.pop()()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    yield
+    if nextitem is None or Path(str(nextitem.path)).resolve().parent != HERE:
+        _release()
+
+
 @pytest.fixture(scope="session")
 def sims(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sims]:
     s = Sims(tmp_path_factory)
-    try:
-        yield s
-    finally:
-        s.stop()
+    _RELEASE.append(s.stop)
+    yield s
+    _release()
 
 
 # The main configuration: default timeouts except the thank-you screen (the next session
@@ -45,15 +64,24 @@ def main_sim(sims: Sims) -> SimProcess:
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as pw:
-        # No D-Bus for the browser: Chromium quits when the system bus it joined goes away,
-        # and the printer simulators of `kofu sim` runs (ours and others') start and stop one.
-        env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": NO_BUS, "DBUS_SESSION_BUS_ADDRESS": NO_BUS}
+    pw = sync_playwright().start()
+    # No D-Bus for the browser: Chromium quits when the system bus it joined goes away,
+    # and the printer simulators of `kofu sim` runs (ours and others') start and stop one.
+    env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": NO_BUS, "DBUS_SESSION_BUS_ADDRESS": NO_BUS}
+    try:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, env=env)
-        try:
-            yield b
-        finally:
+    except BaseException:
+        pw.stop()
+        raise
+
+    def close() -> None:
+        with contextlib.suppress(Exception):
             b.close()
+        pw.stop()
+
+    _RELEASE.append(close)
+    yield b
+    _release()
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)

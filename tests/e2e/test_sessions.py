@@ -102,7 +102,8 @@ def test_card_refused_on_the_reader(
 ) -> None:
     k = kiosk_on(main_sim)
     k.start(persona)
-    notice_is(k, notice)
+    k.on("notice", timeout=8)
+    assert k.text("notice") == JA[f"notice.{notice}"]
 
 
 # One card persona per SPEC §3 rule (sim/card/personas.py, registered by `kofu sim`).

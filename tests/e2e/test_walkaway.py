@@ -29,8 +29,8 @@ def fast_sim(sims: Sims) -> SimProcess:
 
 # One walk-away per kind of waiting screen (the timeout rows of all waiting states are one
 # generated table row, tested state by state in tests/session): before the card, at the
-# PIN pad, at a choice, at the fee; paying is the test after.
-STEPS = ["language", "pin", "options", "fee"]
+# PIN pad, at the fee; paying is the test after.
+STEPS = ["language", "pin", "fee"]
 
 
 @pytest.mark.parametrize("step", STEPS)
