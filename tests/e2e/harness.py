@@ -169,9 +169,10 @@ class Kiosk:
         try:
             self.page.wait_for_selector(sel, timeout=timeout * 1000)
         except Exception:
+            status = self.sim.status()
             raise AssertionError(
                 f"waited for {screens}, screen shows {self.screen()} "
-                f"(kiosk {self.sim.status()['state']})"
+                f"(kiosk {status['state']}, device health {status['health']})"
             ) from None
         return self.screen()
 
