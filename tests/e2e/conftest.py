@@ -121,6 +121,13 @@ def kiosk_on(
                     k.page.screenshot(path=str(shot))
                     print(f"screenshot: {shot}")
             if k.sim.proc.poll() is None:
-                k.finish()
-                k.sim.act("reset_cards")
+                try:
+                    k.finish()
+                    k.sim.act("reset_cards")
+                except Exception:
+                    # No way back to rest (e.g. pcscd went away under the card): a fresh sim
+                    # for the next test rather than a cascade of failures.
+                    k.sim.stop()
+                    ctx.close()
+                    raise
         ctx.close()
