@@ -21,7 +21,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,19 @@ PERSONA_RESIDENTS = {
     "blocked": "sato",
     "expired": "foreign",
     "revoked": "wakaba",
+    # one card per SPEC §3 rule and per kind of resident the center serves differently
+    "foreign-resident": "foreign",
+    "town-resident": "wakaba",
+    "turning-15": "turning15",
+    "under-15": "jiro",
+    "moved-out": "movedout",
+    "move-out-filed": "moveoutfiled",
+    "support-measures": "support",
+    "deceased": "deceased",
+    "character-limit": "longaddr",
+    "moved-in-today": "movedin",
+    "gaiji-pending": "gaiji",
+    "not-registered": "unregistered",
 }
 SIM_CLERK_PIN = "9999"  # the simulated kiosk's clerk PIN (never a real kiosk's)
 CARD_SLOT = 0  # vpcd slot 0 (the test suite's card tests use slot 1)
@@ -82,9 +95,17 @@ def dump_toml(tables: dict[str, dict[str, Any]]) -> str:
 class WholeSim:
     """Every simulated part, started in order and stopped in reverse."""
 
-    def __init__(self, state: Path, *, clock: datetime | None = None, ui_port: int = 0) -> None:
+    def __init__(
+        self,
+        state: Path,
+        *,
+        clock: datetime | None = None,
+        ui_port: int = 0,
+        timeouts: dict[str, float] | None = None,
+    ) -> None:
         self.state = state.resolve()
         self.clock = clock
+        self.timeouts = dict(timeouts or {})  # [session.timeouts] of kiosk.toml, by state
         self.ui_port = ui_port
         self.stack = contextlib.ExitStack()
         self.center: Any = None
@@ -113,6 +134,7 @@ class WholeSim:
         from sim.coproc import SimCoproc
         from sim.printer.escpos_sink import EscposSink
         from sim.printer.ipp_sim import IppPrinterSim
+        from sim.register_cards import register_cards
 
         self.state.mkdir(parents=True, exist_ok=True)
         card_state = self.state / "card"
@@ -130,15 +152,21 @@ class WholeSim:
         self.stack.callback(lambda: self.center.stop())
         certs = self.state / "persona-certs"
         certs.mkdir(exist_ok=True)
-        for name, resident in PERSONA_RESIDENTS.items():
-            pem = certs / f"{name}.pem"
-            if pem.exists() and pem.read_text(encoding="ascii") == pems[name]:
-                continue  # registered on an earlier run with this state dir
-            pending = certs / f"{name}.pending.pem"
-            pending.write_text(pems[name], encoding="ascii")
-            self._admin("register-card", str(pending), "--demo-resident", resident,
-                        "--issued-on", "2025-01-06")  # fmt: skip
-            pending.replace(pem)
+        # Only cards not registered on an earlier run with this state dir.
+        todo = {
+            name: pem
+            for name, pem in pems.items()
+            if not (certs / f"{name}.pem").exists()
+            or (certs / f"{name}.pem").read_text(encoding="ascii") != pem
+        }
+        if todo:
+            register_cards(
+                center_state,
+                [(pem, PERSONA_RESIDENTS[name]) for name, pem in todo.items()],
+                issued_on=date(2025, 1, 6),
+            )
+            for name, pem in todo.items():
+                (certs / f"{name}.pem").write_text(pem, encoding="ascii")
 
         self.card = self.stack.enter_context(virtual_card_on_pcscd(card_state, slot=CARD_SLOT))
         self.cash = CashSim(hoppers={3: (10, 200), 4: (100, 200), 5: (500, 50)}).start()
@@ -158,7 +186,7 @@ class WholeSim:
                 "spool_dir": str(self.state / "spool"),
                 "clerk_pin_sha256": hashlib.sha256(SIM_CLERK_PIN.encode()).hexdigest(),
             },
-            "session": {},
+            "session": {"timeouts": self.timeouts} if self.timeouts else {},
             "cash": {
                 "coins": [10, 50, 100, 500],
                 "bills": [1000],
@@ -301,13 +329,44 @@ async def run(args: argparse.Namespace) -> int:
         from sim.scripts import run_script
 
         return await run_script(args.script, state, Path(args.out), clock=clock)
-    sim = await asyncio.to_thread(WholeSim(state, clock=clock, ui_port=args.port).start)
+    timeouts = expand_timeouts(args.timeout)
+    sim = await asyncio.to_thread(
+        WholeSim(state, clock=clock, ui_port=args.port, timeouts=timeouts).start
+    )
     try:
         await serve(sim, stop)
     finally:
         await asyncio.to_thread(sim.stop)
     print("kofu sim: stopped", flush=True)
     return 0
+
+
+def state_timeout(text: str) -> tuple[str, float]:
+    """``STATE=SECONDS`` -> (state, seconds); ``waiting`` names all citizen-waiting states."""
+    from host.session.states import DEFAULT_TIMEOUTS
+
+    name, _, value = text.partition("=")
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < 86400:
+        raise argparse.ArgumentTypeError(f"{text!r}: STATE=SECONDS, 0 < SECONDS < 86400")
+    known = {s.value for s in DEFAULT_TIMEOUTS}
+    if name != "waiting" and name not in known:
+        raise argparse.ArgumentTypeError(f"{name!r}: one of waiting, {', '.join(sorted(known))}")
+    return name, seconds
+
+
+def expand_timeouts(pairs: list[tuple[str, float]]) -> dict[str, float]:
+    """Later pairs win; ``waiting`` expands to every citizen-waiting state."""
+    from host.session.states import CITIZEN_WAITING
+
+    out: dict[str, float] = {}
+    for name, seconds in pairs:
+        names = sorted(s.value for s in CITIZEN_WAITING) if name == "waiting" else [name]
+        out.update(dict.fromkeys(names, seconds))
+    return out
 
 
 def main(argv: list[str]) -> int:
@@ -317,6 +376,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--now", help="pretend the time at start is this ISO instant")
     parser.add_argument("--script", help="run one scripted session headless (sim/scripts)")
     parser.add_argument("--out", default="sim-out", help="where a script puts PDF and receipt")
+    parser.add_argument(
+        "--timeout", action="append", default=[], type=state_timeout, metavar="STATE=SECONDS",
+        help="shorten (or lengthen) one waiting state's timeout, e.g. card=2; repeatable; "
+        "'waiting=SECONDS' sets every state where the kiosk waits for the citizen",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.script and shutil.which("pcscd") is None:
         print("kofu sim: pcscd not found (Debian package pcscd)", file=sys.stderr)

@@ -16,6 +16,21 @@ class Persona:
     revoked: bool = False
 
 
+RESIDENT_CARDS = {
+    "foreign-resident": "a foreign resident (nationality and residence options)",
+    "town-resident": "a resident of the second municipality (other fee, seal, two years)",
+    "turning-15": "a resident who turns 15 today (served)",
+    "under-15": "a 14-year-old (refused: under 15)",
+    "moved-out": "a resident who moved out (refused)",
+    "move-out-filed": "a resident who filed a move-out (refused)",
+    "support-measures": "a resident under support measures (refused)",
+    "deceased": "a deceased resident's card (refused)",
+    "character-limit": "an address over the character limit (refused)",
+    "moved-in-today": "a resident who moved in today (refused)",
+    "gaiji-pending": "a non-standard character being registered (refused)",
+    "not-registered": "a person not registered in the municipality (refused)",
+}
+
 PERSONAS: dict[str, Persona] = {
     p.name: p
     for p in (
@@ -30,6 +45,9 @@ PERSONAS: dict[str, Persona] = {
         Persona(
             "not-jpki", "a card without the JPKI application", jpki=False, has_certificate=False
         ),
+        # Valid cards of demo residents (center/demo.py) whom the center serves differently:
+        # `kofu sim` registers each for its resident (sim/whole.py PERSONA_RESIDENTS).
+        *(Persona(name, f"valid certificate; {what}") for name, what in RESIDENT_CARDS.items()),
     )
 }
 

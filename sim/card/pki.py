@@ -55,19 +55,33 @@ def _now() -> dt.datetime:
 def _new_key() -> RSA.RsaKey:
     """An RSA-2048 key as a pycryptodome key (what the card signs with). The primes come from
     OpenSSL: pycryptodome's pure-Python prime search takes seconds on a busy machine."""
-    generated = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = generated.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
+    return _from_crypto(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+
+
+# Our own keys, made by OpenSSL above: the primality and consistency checks both libraries run
+# on every load (pure Python in pycryptodome) cost ~0.3 s a key and `kofu sim` loads dozens.
+def _from_crypto(key: rsa.RSAPrivateKey) -> RSA.RsaKey:
+    n = key.private_numbers()
+    pub = n.public_numbers
+    return RSA.construct((pub.n, pub.e, n.d, n.p, n.q), consistency_check=False)
+
+
+def _import_key(pem: bytes) -> RSA.RsaKey:
+    loaded = serialization.load_pem_private_key(
+        pem, password=None, unsafe_skip_rsa_key_validation=True
     )
-    return RSA.import_key(pem)
+    assert isinstance(loaded, rsa.RSAPrivateKey)
+    return _from_crypto(loaded)
 
 
 def _to_crypto(key: RSA.RsaKey) -> rsa.RSAPrivateKey:
-    loaded = serialization.load_pem_private_key(key.export_key("PEM"), password=None)
-    assert isinstance(loaded, rsa.RSAPrivateKey)
-    return loaded
+    p, q, d = int(key.p), int(key.q), int(key.d)
+    numbers = rsa.RSAPrivateNumbers(
+        p, q, d,
+        rsa.rsa_crt_dmp1(d, p), rsa.rsa_crt_dmq1(d, q), rsa.rsa_crt_iqmp(p, q),
+        rsa.RSAPublicNumbers(int(key.e), int(key.n)),
+    )  # fmt: skip
+    return numbers.private_key(unsafe_skip_rsa_key_validation=True)
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -92,7 +106,7 @@ def _ensure_ca(state: Path) -> tuple[x509.Certificate, RSA.RsaKey]:
     paths = ca_paths(state)
     if paths.cert.exists() and paths.key.exists():
         cert = x509.load_pem_x509_certificate(paths.cert.read_bytes())
-        return cert, RSA.import_key(paths.key.read_bytes())
+        return cert, _import_key(paths.key.read_bytes())
     key = _new_key()
     ckey = _to_crypto(key)
     now = _now()
@@ -229,7 +243,7 @@ def _ensure_cert(
     d = persona_dir(state, persona)
     key_path, cert_path = d / "auth-key.pem", d / "auth-cert.pem"
     if key_path.exists() and cert_path.exists():
-        key = RSA.import_key(key_path.read_bytes())
+        key = _import_key(key_path.read_bytes())
         return key, x509.load_pem_x509_certificate(cert_path.read_bytes()), False
     key = _new_key()
     cert = _issue(ca_cert, ca_key, key, expired=persona.expired)

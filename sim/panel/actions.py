@@ -34,6 +34,7 @@ def _tray(sim: Any, tray: str) -> None:
 ACTIONS: dict[str, Callable[[Any, dict[str, Any]], object]] = {
     "place_card": lambda sim, b: sim.card.place(_persona(b)),
     "remove_card": lambda sim, b: sim.card.remove(),
+    "reset_cards": lambda sim, b: sim.card.restore_personas(),  # PIN tries as each starts
     "insert_coin": lambda sim, b: sim.cash.insert_coin(_int(b, "yen", (10, 50, 100, 500))),
     "insert_bill": lambda sim, b: sim.cash.insert_bill(_int(b, "yen", (1000, 2000, 5000, 10000))),
     "pages_out": lambda sim, b: sim.coproc.set_tray("certificate", True),
@@ -50,11 +51,16 @@ ACTIONS: dict[str, Callable[[Any, dict[str, Any]], object]] = {
 }
 
 
-def act(sim: Any, body: object) -> str:
+def act(sim: Any, body: object) -> dict[str, Any]:
+    """Do one action; the answer says what was done, and for a coin whether the acceptor took
+    it (an inhibited acceptor drops it in the return cup: the person tries again)."""
     if not isinstance(body, dict):
         raise PanelError("body: a JSON object")
     name = body.get("action")
     if not isinstance(name, str) or name not in ACTIONS:
         raise PanelError(f"action: one of {list(ACTIONS)}")
-    ACTIONS[name](sim, body)
-    return name
+    result = ACTIONS[name](sim, body)
+    answer: dict[str, Any] = {"done": name}
+    if isinstance(result, bool):
+        answer["taken"] = result
+    return answer

@@ -11,6 +11,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse
 
 from .actions import ACTIONS, PanelError, act
+from .observe import observe, trust_store
 
 PAGE = Path(__file__).resolve().parent / "panel.html"
 
@@ -31,6 +32,17 @@ def add_panel(app: FastAPI, sim: Any, service: Any) -> None:
             "card_placed": bool(sim.card.placed),
         }
 
+    @app.get("/sim/outputs")
+    async def outputs() -> dict[str, Any]:
+        """What the simulated devices did, for tests and the curious: the coprocessor's pins
+        (buzzer, LEDs), the hoppers, the cash journal's report, the printed files."""
+        return await asyncio.to_thread(observe, sim, service)
+
+    @app.get("/sim/trust")
+    async def trust() -> dict[str, Any]:
+        """The center's signing keys as a trust store for `kofu verify --trust`."""
+        return await asyncio.to_thread(trust_store, sim)
+
     @app.post("/sim/act")
     async def do(request: Request) -> dict[str, Any]:
         try:
@@ -38,7 +50,6 @@ def add_panel(app: FastAPI, sim: Any, service: Any) -> None:
         except json.JSONDecodeError:
             raise HTTPException(400, "body is not JSON") from None
         try:
-            name = await asyncio.to_thread(act, sim, body)
+            return await asyncio.to_thread(act, sim, body)
         except PanelError as exc:
             raise HTTPException(422, str(exc)) from None
-        return {"done": name}
