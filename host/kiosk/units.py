@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 
 from drivers.coin.errors import CashDeviceError
+from drivers.nfc.errors import ReaderGone
+from drivers.nfc.pcsc import PcscReader
 from drivers.printer.a4 import IppA4Printer
 from drivers.printer.receipt import ReceiptStatus
 from host.coproc import CoprocDriver, CoprocError
@@ -27,16 +28,13 @@ from .printer_port import KioskPrinters
 from .readiness import Reasons, a4_reasons, change_reasons, receipt_reasons
 
 
-def reader_reasons(pattern: str) -> Reasons:
-    """The PC/SC reader named by ``pattern`` is attached (pcscd lists it)."""
-    from smartcard.Exceptions import SmartcardException
-    from smartcard.System import readers
-
+def reader_reasons(reader: PcscReader) -> Reasons:
+    """The PC/SC reader named by the pattern is attached (pcscd lists it)."""
     try:
-        names = [str(r) for r in readers()]
-    except SmartcardException:
+        names = reader.readers()
+    except ReaderGone:
         return {Device.CARD_READER: "pcscd unavailable"}
-    if not any(re.search(pattern, n) for n in names):
+    if not any(reader.pattern.search(n) for n in names):
         return {Device.CARD_READER: "reader missing"}
     return {}
 
@@ -47,16 +45,16 @@ class CardReaderUnit:
     idle_only = False
 
     def __init__(self, pattern: str) -> None:
-        self.pattern = pattern
+        self.reader = PcscReader(pattern)  # a context of its own, only to list readers
 
     async def start(self) -> None:
         return None  # the card port opens the reader per session
 
     async def check(self) -> Reasons:
-        return await asyncio.to_thread(reader_reasons, self.pattern)
+        return await asyncio.to_thread(reader_reasons, self.reader)
 
     async def stop(self) -> None:
-        return None
+        await asyncio.to_thread(self.reader.close)
 
 
 def cash_reasons(desk: CashDesk) -> Reasons:
@@ -130,6 +128,11 @@ class CashUnit:
             desk.check_hoppers()
             self._last = cash_reasons(desk)
             return self._last
+        except UnitDown:
+            raise
+        except Exception as exc:
+            # A vanished port fails below the drivers' own errors (termios, select...).
+            raise UnitDown(f"port lost: {type(exc).__name__}") from None
         finally:
             self.payment.lock.release()
 
