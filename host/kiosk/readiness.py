@@ -5,10 +5,11 @@ Each rule returns the session's ``Device`` → a short reason for every part tha
 usable (an empty dict: all usable).
 
 The change rule: the kiosk is ready for change when the hoppers in service, counting the
-journal's inventory minus the sensor margin, can pay **every** change a single overshooting
-insertion can need: each multiple of the smallest coin from that coin up to the largest
-accepted denomination minus that coin (1000-yen bills and 10-yen coins: 10, 20, … 990 yen).
-A kiosk that cannot is out of service ("change") rather than taking money it cannot change.
+journal's inventory minus the sensor margin, can give the change of one copy of every
+configured fee paid with any single accepted coin or bill larger than it (fees 200 and 300
+yen, 500-yen coins and 1000-yen bills: 300, 200, 800 and 700 yen). Smaller overshoots are
+the cash desk's business: it inhibits a denomination it could not change ("exact change
+only"). A kiosk that cannot even do this is out of service ("change").
 """
 
 from __future__ import annotations
@@ -62,20 +63,24 @@ def payable_amounts(available: dict[int, int], limit: int, unit: int) -> list[bo
     return reach
 
 
-def change_shortfall(available: dict[int, int], accepted: Iterable[int]) -> int:
-    """The smallest change amount the hoppers cannot pay (0: every one can be paid)."""
-    values = sorted(v for v in accepted if v > 0)
-    if not values:
+def change_shortfall(
+    available: dict[int, int], accepted: Iterable[int], fees: Iterable[int]
+) -> int:
+    """The smallest required change the hoppers cannot pay (0: every one can be paid)."""
+    needed = sorted({d - f for d in accepted for f in fees if 0 < f < d})
+    if not needed:
         return 0
-    unit = values[0]
-    limit = values[-1] - unit
-    reach = payable_amounts(available, limit, unit)
-    for k, ok in enumerate(reach):
-        if not ok:
-            return k * unit
-    return 0
+    reach = payable_amounts(available, needed[-1], 1)
+    return next((a for a in needed if not reach[a]), 0)
 
 
-def change_reasons(available: dict[int, int], accepted: Iterable[int]) -> Reasons:
-    short = change_shortfall(available, accepted)
+def change_reasons(
+    available: dict[int, int], accepted: Iterable[int], fees: Iterable[int]
+) -> Reasons:
+    short = change_shortfall(available, accepted, fees)
     return {Device.CHANGE: f"cannot pay {short} yen"} if short else {}
+
+
+def fee_amounts(fees: dict[str, dict[str, int]]) -> set[int]:
+    """Every per-copy fee of ``[cash.fees]`` (municipality → type → yen)."""
+    return {int(v) for table in fees.values() for v in table.values() if int(v) > 0}

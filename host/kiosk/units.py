@@ -25,7 +25,7 @@ from .center_client import CenterClient
 from .devices import UnitDown
 from .payment_port import DeskPayment
 from .printer_port import KioskPrinters
-from .readiness import Reasons, a4_reasons, change_reasons, receipt_reasons
+from .readiness import Reasons, a4_reasons, change_reasons, fee_amounts, receipt_reasons
 
 
 def reader_reasons(reader: PcscReader) -> Reasons:
@@ -74,7 +74,7 @@ def cash_reasons(desk: CashDesk) -> Reasons:
         else:
             accepted |= set(cfg.bills)
     down = sorted(h.name for h in desk.devices.hoppers if h.name in desk.out_of_service)
-    change = change_reasons(desk.available(), accepted | set(cfg.coins))
+    change = change_reasons(desk.available(), accepted, fee_amounts(cfg.fees))
     if down and change:
         change = {Device.CHANGE: f"{','.join(down)} out of service"}
     out.update(change)

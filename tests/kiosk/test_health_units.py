@@ -19,7 +19,13 @@ from drivers.printer.states import PrinterCondition, PrinterState
 from host.kiosk.config import KioskConfigError, load, parse
 from host.kiosk.devices import Backoff, DeviceManager, UnitDown
 from host.kiosk.health import HealthBoard
-from host.kiosk.readiness import a4_reasons, change_reasons, change_shortfall, receipt_reasons
+from host.kiosk.readiness import (
+    a4_reasons,
+    change_reasons,
+    change_shortfall,
+    fee_amounts,
+    receipt_reasons,
+)
 from host.kiosk.sdnotify import Notifier, notify, watchdog_period
 from host.kiosk.voice_port import RecordingVoice, make_voice
 from host.session.actions import VoicePrompt
@@ -90,17 +96,19 @@ def test_receipt_paper_out_is_unusable_low_is_not() -> None:
     assert receipt_reasons(ReceiptStatus.OFFLINE) == {Device.RECEIPT_PRINTER: "offline"}
 
 
-def test_change_rule_every_amount_up_to_the_largest_note_minus_the_smallest_coin() -> None:
+def test_change_rule_one_copy_of_each_fee_paid_with_any_larger_coin_or_bill() -> None:
     accepted = [10, 50, 100, 500, 1000]
-    assert change_shortfall({10: 9, 100: 9, 500: 1}, accepted) == 0  # 990 = 500 + 4x100 + 9x10
-    # one 10-yen coin short and no 50: 90 yen cannot be paid
-    assert change_shortfall({10: 8, 100: 9, 500: 1}, accepted) == 90
-    assert change_shortfall({10: 8, 50: 1, 100: 9, 500: 1}, accepted) == 0
-    assert change_shortfall({100: 50, 500: 20}, accepted) == 10
-    assert change_reasons({}, accepted) == {Device.CHANGE: "cannot pay 10 yen"}
-    assert change_shortfall({}, []) == 0
-    # no bills accepted: only what a 500-yen coin can need
-    assert change_shortfall({10: 4, 50: 1, 100: 4}, [10, 50, 100, 500]) == 0
+    fees = [200, 300]  # needed: 300, 200 (500-yen coin); 800, 700 (1000-yen bill)
+    assert change_shortfall({100: 3, 500: 1}, accepted, fees) == 0  # 800 = 500 + 3x100
+    assert change_shortfall({100: 2, 500: 1}, accepted, fees) == 300
+    assert change_shortfall({100: 50}, accepted, fees) == 0
+    assert change_shortfall({500: 20}, accepted, fees) == 200
+    assert change_reasons({}, accepted, fees) == {Device.CHANGE: "cannot pay 200 yen"}
+    assert change_shortfall({}, [10, 50, 100], fees) == 0  # nothing overshoots a fee
+    assert fee_amounts({"masuda": {"default": 200}, "x": {"juminhyo": 300, "inkan": 200}}) == {
+        200,
+        300,
+    }
 
 
 # --- supervision -------------------------------------------------------------------------
@@ -264,3 +272,15 @@ def test_bad_health_and_voice_keys_are_named(table: str, value: dict[str, Any], 
     raw[table] = value
     with pytest.raises(KioskConfigError, match=named.replace(".", r"\.")):
         parse(raw, EXAMPLE.parent, env={})
+
+
+def test_doctor_applies_the_same_change_rule(tmp_path: Path) -> None:
+    from host import doctor
+
+    opts = doctor.Options(journal=tmp_path / "none.db", spool=tmp_path)
+    cash = {"coins": [10, 50, 100, 500], "bills": [1000],
+            "hoppers": [{"address": 4, "value": 500, "count": 20}]}  # fmt: skip
+    [finding] = doctor.check_change(cash, opts)
+    assert finding.status == doctor.FAIL and "200 yen" in finding.detail
+    cash["hoppers"] = [{"address": 3, "value": 100, "count": 50}]
+    assert doctor.check_change(cash, opts)[0].status == doctor.OK
