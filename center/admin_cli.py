@@ -68,6 +68,7 @@ def main(argv: list[str]) -> int:
     w.add_argument("--note", default="")
 
     sub.add_parser("public-keys", help="municipality signing public keys (JSON)")
+    sub.add_parser("kiosk-health", help="each kiosk's latest health report (JSON lines)")
 
     args = p.parse_args(argv)
     state = Path(args.state).resolve()
@@ -147,6 +148,9 @@ def main(argv: list[str]) -> int:
                     )
                 )  # fmt: skip
                 print(f"maintenance {start.isoformat()} - {end.isoformat()}")
+            elif args.cmd == "kiosk-health":
+                for row in admin_ops.kiosk_health(db):
+                    print(json.dumps(row, ensure_ascii=False))
             elif args.cmd == "public-keys":
                 keys = {
                     m.code: base64.b64encode(m.public_key).decode()

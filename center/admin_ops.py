@@ -285,3 +285,26 @@ def ledger_csv(db: DbSession, muni_code: str, day: date) -> str:
 
 def any_rows(db: DbSession, model: Any) -> bool:
     return db.scalar(select(model).limit(1)) is not None
+
+
+def kiosk_health(db: DbSession) -> list[dict[str, Any]]:
+    """Every registered kiosk with its latest health report (None fields: never reported)."""
+    rows: list[dict[str, Any]] = []
+    for kiosk in db.scalars(select(models.Kiosk).order_by(models.Kiosk.code)):
+        rep = db.get(models.KioskHealth, kiosk.id)
+        bad = (
+            {n: d.get("reason", "") for n, d in rep.devices.items() if not d.get("ok")}
+            if rep
+            else {}
+        )
+        rows.append(
+            {
+                "kiosk": kiosk.code,
+                "location": kiosk.location,
+                "reported_at": rep.received_at.isoformat() if rep else None,
+                "ready": rep.ready if rep else None,
+                "state": rep.state if rep else None,
+                "unusable": bad,
+            }
+        )
+    return rows

@@ -84,6 +84,23 @@ class ReprintIn(Strict):
     clerk_id: Annotated[str, Field(min_length=1, max_length=40)]
 
 
+class DeviceHealthIn(Strict):
+    ok: bool
+    reason: Annotated[str, Field(max_length=80, pattern=r"^[ -~]*$")] = ""
+    since: Annotated[str, Field(max_length=40, pattern=r"^[0-9T:+.Z-]*$")] = ""
+
+
+DeviceName = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z_]+$")]
+
+
+class KioskHealthIn(Strict):
+    """A kiosk's health board: codes only (device names, IPP keywords), no personal data."""
+
+    ready: bool
+    state: Annotated[str, Field(max_length=40, pattern=r"^[a-z_]*$")] = ""
+    devices: Annotated[dict[DeviceName, DeviceHealthIn], Field(max_length=20)] = {}
+
+
 class ErrorOut(Strict):
     error: str
     message_ja: str
@@ -238,6 +255,13 @@ def create_app(config: CenterConfig) -> FastAPI:
         number: Annotated[str, Field(max_length=40)], body: ReprintIn, kiosk_id: Kiosk
     ) -> dict[str, Any]:
         return center.reprint(kiosk_id, number, body.clerk_id)
+
+    @app.post("/v1/kiosk/health", status_code=204, responses=ERRORS)
+    def kiosk_health(body: KioskHealthIn, kiosk_id: Kiosk) -> Response:
+        """The kiosk's device health, sent periodically and on each change."""
+        devices = {name: d.model_dump() for name, d in body.devices.items()}
+        center.record_health(kiosk_id, body.ready, body.state, devices)
+        return Response(status_code=204)
 
     @app.get("/v1/public-keys")
     def public_keys(kiosk_id: Kiosk) -> dict[str, str]:

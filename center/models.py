@@ -8,6 +8,7 @@ orders), so any worker process can serve any request of a session.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -183,6 +184,19 @@ class Kiosk(Base):
     location: Mapped[str] = mapped_column(String(80), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class KioskHealth(Base):
+    """The latest health report of each kiosk (`POST /v1/kiosk/health`): per device ok, a
+    short reason code and since when. Codes only: a kiosk never reports personal data."""
+
+    __tablename__ = "kiosk_health"
+
+    kiosk_id: Mapped[int] = mapped_column(ForeignKey("kiosks.id"), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ready: Mapped[bool] = mapped_column(Boolean)
+    state: Mapped[str] = mapped_column(String(40), default="")
+    devices: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class Challenge(Base):

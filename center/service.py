@@ -216,6 +216,22 @@ class Center:
         with self.sessions.begin() as db:
             self._session(db, kiosk_id, token).ended = True
 
+    # --- kiosk health -------------------------------------------------------------------
+
+    def record_health(
+        self, kiosk_id: int, ready: bool, state: str, devices: dict[str, Any]
+    ) -> None:
+        """Keep the kiosk's latest report (one row per kiosk, replaced each time)."""
+        with self.sessions.begin() as db:
+            row = db.get(models.KioskHealth, kiosk_id)
+            if row is None:
+                row = models.KioskHealth(kiosk_id=kiosk_id)
+                db.add(row)
+            row.received_at = self.clock.now()
+            row.ready = ready
+            row.state = state
+            row.devices = devices
+
     # --- 3. menu -----------------------------------------------------------------------
 
     def _members(self, db: DbSession, me: models.Resident) -> list[models.Resident]:

@@ -34,7 +34,8 @@ DEFAULT_SPOOL = Path("/run/kofu/spool")
 FONT_FILES = {"IPAex Mincho": ("ipaexm.ttf", "fonts-ipaexfont-mincho"),
               "IPAex Gothic": ("ipaexg.ttf", "fonts-ipaexfont-gothic")}
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))
-TABLES = ("session", "cash", "card", "printer", "receipt", "coproc", "center", "ui")
+TABLES = ("session", "cash", "card", "printer", "receipt", "coproc", "center", "ui", "kiosk",
+          "health", "voice")  # the kiosk service reads these (host/kiosk/config.py)
 DEVICE_TABLES = ("cash", "card", "printer", "receipt", "coproc", "center")
 STOP_KIOSK = "stop the kiosk service first (systemctl stop kofu-kiosk): it holds the port"
 
@@ -260,6 +261,36 @@ def check_cash(cash: dict[str, Any]) -> list[Finding]:
     if not out:
         out.append(Finding("cash", SKIP, "no serial cash devices configured"))
     return out
+
+
+def check_change(cash: dict[str, Any], opts: Options) -> list[Finding]:
+    """The kiosk service's change rule (`host.kiosk.readiness`) on the configured hoppers and
+    the journal's inventory: can every change one insertion may need be paid?"""
+    from host.kiosk.readiness import change_shortfall, fee_amounts
+    from host.payment.config import CashConfig, ConfigError
+    from host.payment.journal import Journal
+
+    try:
+        cfg = CashConfig.from_dict(cash)
+    except ConfigError:
+        return []  # check_cash names the problem
+    moved: dict[str, int] = {}
+    if opts.journal.exists():
+        journal = Journal(opts.journal)
+        try:
+            moved = journal.hopper_coins()
+        finally:
+            journal.close()
+    available: dict[int, int] = {}
+    for h in cfg.hoppers:
+        coins = h.count + moved.get(f"hopper{h.address}", 0) - cfg.change_margin
+        available[h.value] = available.get(h.value, 0) + max(0, coins)
+    short = change_shortfall(available, set(cfg.coins) | set(cfg.bills), fee_amounts(cfg.fees))
+    if short:
+        return [Finding("change", FAIL, f"the hoppers cannot pay {short} yen of change",
+                        "refill the hoppers (clerk mode) and journal the refill")]
+    return [Finding("change", OK, "the hoppers can change one copy of each fee paid with any "
+                                  "coin or bill")]
 
 
 def _check_cctalk(cfg: Any) -> list[Finding]:
@@ -649,6 +680,7 @@ def run_checks(raw: dict[str, Any], opts: Options | None = None) -> list[Finding
     steps: list[tuple[str, Callable[[], list[Finding]]]] = [
         ("card", lambda: check_card(raw["card"])),
         ("cash", lambda: check_cash(raw["cash"])),
+        ("change", lambda: check_change(raw["cash"], opts)),
         ("coproc", lambda: check_coproc(raw["coproc"], opts)),
         ("printer", lambda: check_printer(raw["printer"])),
         ("receipt", lambda: check_receipt(raw["receipt"])),

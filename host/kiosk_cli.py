@@ -24,6 +24,7 @@ async def _no_lifespan(app: Any) -> AsyncIterator[None]:
 async def serve(config: Path) -> int:
     import uvicorn
 
+    from host.kiosk.routes import add_service_routes
     from host.kiosk.service import KioskService
     from host.ui.server import create_app
 
@@ -36,6 +37,7 @@ async def serve(config: Path) -> int:
     kiosk = await service.start()
     app = create_app(kiosk, sim=cfg.ui.sim_panel)
     app.router.lifespan_context = _no_lifespan
+    add_service_routes(app, service)
     server = uvicorn.Server(
         uvicorn.Config(app, host=cfg.ui.host, port=cfg.ui.port, log_level="warning")
     )
@@ -47,6 +49,7 @@ async def serve(config: Path) -> int:
             return 1
         port = server.servers[0].sockets[0].getsockname()[1]
         print(f"kofu kiosk: screen http://{cfg.ui.host}:{port}/", flush=True)
+        service.notifier.ready(service.board.summary())  # systemd: the screen serves
         await stop.wait()
     finally:
         server.should_exit = True

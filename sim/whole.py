@@ -218,6 +218,7 @@ class WholeSim:
                 "timeout_s": 5,
             },
             "ui": {"host": "127.0.0.1", "port": self.ui_port, "sim_panel": True},
+            "voice": {"backend": "sim"},  # recorded, listed on GET /sim/voice
         }
         self.config_path.write_text(dump_toml(tables), encoding="utf-8")
 
@@ -272,6 +273,7 @@ async def serve(sim: WholeSim, stop: asyncio.Event) -> None:
     import uvicorn
 
     from host.kiosk.config import load
+    from host.kiosk.routes import add_service_routes
     from host.kiosk.service import KioskService
     from host.kiosk_cli import _no_lifespan
     from host.ui.server import create_app
@@ -283,6 +285,7 @@ async def serve(sim: WholeSim, stop: asyncio.Event) -> None:
     app = create_app(kiosk, sim=True)
     app.router.lifespan_context = _no_lifespan
     add_panel(app, sim, service)
+    add_service_routes(app, service)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=cfg.ui.port, log_level="warning")
     )

@@ -244,3 +244,16 @@ class CenterClient:
             except (CenterDown, CenterRefusal):
                 pass
         self.forget()
+
+    async def report_health(self, snapshot: dict[str, Any]) -> bool:
+        """Send the kiosk's health board (codes only) to the center; one try, no retries:
+        the next report follows soon. False when it did not arrive."""
+        try:
+            resp = await self.http.post("/v1/kiosk/health", json=snapshot)
+        except httpx.TransportError as exc:
+            log.debug("health report not sent: %s", type(exc).__name__)
+            return False
+        if resp.status_code >= 300:
+            log.info("health report refused: http %d", resp.status_code)
+            return False
+        return True

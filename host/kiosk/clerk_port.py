@@ -55,24 +55,40 @@ def municipality_of(documents: tuple[E.IssuedDocument, ...]) -> str:
 class ClerkDesk:
     def __init__(
         self,
-        desk: CashDesk,
+        desk: CashDesk | Callable[[], CashDesk | None],
         printers: KioskPrinters | None,
-        health: Mapping[str, bool],
+        health: Mapping[str, bool] | Callable[[], Mapping[str, bool]],
         *,
         a4_uri: str | None = None,
         kiosk_id: str = "kofu-kiosk",
         clock: Callable[[], float] = time.time,
         journal: Journal | None = None,
     ) -> None:
-        self.desk = desk
+        # The service's device manager may replace the desk (a restart after a lost port)
+        # and rebuilds its health view: both are read afresh at each use.
+        self._desk = desk
         self.printers = printers
-        self.health = health
+        self._health = health
         self.kiosk_id = kiosk_id
         self.clock = clock
         # Its own connection: a collection's check-and-write is one transaction of its own.
-        self.journal = journal or Journal(desk.journal.path)
+        if journal is None:
+            assert isinstance(desk, CashDesk), "give the journal when the desk comes later"
+            journal = Journal(desk.journal.path)
+        self.journal = journal
         self._a4 = IppA4Printer(a4_uri) if a4_uri else None
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="kofu-clerk")
+
+    @property
+    def desk(self) -> CashDesk:
+        desk = self._desk() if callable(self._desk) else self._desk
+        if desk is None:
+            raise ClerkError("cash_desk_unavailable")
+        return desk
+
+    @property
+    def health(self) -> Mapping[str, bool]:
+        return self._health() if callable(self._health) else self._health
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
@@ -122,7 +138,15 @@ class ClerkDesk:
             st = self.printers.receipt.status()
             add(E.Device.RECEIPT_PRINTER, st.can_print, st.value)
         add(E.Device.CARD_READER, self.health.get(E.Device.CARD_READER.value, True), "offline")
-        devices = self.desk.devices
+        try:
+            desk = self.desk
+        except ClerkError:
+            for device in (E.Device.COIN_ACCEPTOR, E.Device.BILL_VALIDATOR, E.Device.CHANGE):
+                add(device, False, "not_started")
+            for device in (E.Device.COPROCESSOR, E.Device.CENTER):
+                add(device, self.health.get(device.value, True), "unreachable")
+            return out
+        devices = desk.devices
         for device, driver in (
             (E.Device.COIN_ACCEPTOR, devices.acceptor),
             (E.Device.BILL_VALIDATOR, devices.validator),

@@ -1,11 +1,16 @@
 """`kiosk.toml`: one table per part. Each device table says `backend = "real"` (settings name
 the hardware: a port, a reader pattern, a printer URI) or `"sim"` (the same settings, written
 by `kofu sim` for its simulators: the drivers are the same either way). Errors name the key.
+
+``$KOFU_SPOOL_DIR`` overrides ``kiosk.spool_dir`` (systemd puts the spool on tmpfs) and
+``$KOFU_CASH_JOURNAL`` the cash journal's path (default: next to the configured spool dir).
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +22,11 @@ from host.session.config import session_config
 from host.session.machine import SessionConfig
 
 BACKENDS = ("real", "sim")
-TABLES = ("session", "cash", "card", "printer", "receipt", "coproc", "center", "ui", "kiosk")
+TABLES = (
+    "session", "cash", "card", "printer", "receipt", "coproc", "center", "ui", "kiosk",
+    "health", "voice",
+)  # fmt: skip
+VOICE_BACKENDS = ("real", "sim", "none")
 
 
 class KioskConfigError(ValueError):
@@ -67,6 +76,14 @@ class UiConfig:
 
 
 @dataclass(frozen=True)
+class HealthConfig:
+    poll_s: float = 5.0  # readiness polling while idle
+    restart_first_s: float = 1.0  # backoff of a unit's restarts: first wait, doubling...
+    restart_max_s: float = 60.0  # ...up to this
+    report_s: float = 60.0  # health report to the center (and at once on each change)
+
+
+@dataclass(frozen=True)
 class KioskConfig:
     session: SessionConfig
     cash: CashConfig
@@ -79,6 +96,13 @@ class KioskConfig:
     spool_dir: Path
     clerk_pin_sha256: str = ""
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    health: HealthConfig = field(default_factory=HealthConfig)
+    voice: str = "real"
+    cash_journal: Path | None = None  # None: cash-journal.db next to the spool dir
+
+    @property
+    def journal_path(self) -> Path:
+        return self.cash_journal or self.spool_dir.parent / "cash-journal.db"
 
 
 def _table(raw: dict[str, Any], name: str) -> dict[str, Any]:
@@ -114,8 +138,41 @@ def _path(table: dict[str, Any], where: str, key: str, base: Path) -> Path:
     return p if p.is_absolute() else base / p
 
 
-def parse(raw: dict[str, Any], base: Path) -> KioskConfig:
-    """Validate a parsed kiosk.toml; relative paths are relative to ``base`` (its folder)."""
+def _health(raw: dict[str, Any]) -> HealthConfig:
+    h_t = raw.get("health", {})
+    if not isinstance(h_t, dict):
+        raise KioskConfigError("[health]: a table")
+    unknown = sorted(set(h_t) - {"poll_s", "restart_first_s", "restart_max_s", "report_s"})
+    if unknown:
+        raise KioskConfigError(f"health.{unknown[0]}: unknown key")
+    d = HealthConfig()
+    cfg = HealthConfig(
+        _num(h_t, "health", "poll_s", d.poll_s),
+        _num(h_t, "health", "restart_first_s", d.restart_first_s),
+        _num(h_t, "health", "restart_max_s", d.restart_max_s),
+        _num(h_t, "health", "report_s", d.report_s),
+    )
+    if cfg.restart_max_s < cfg.restart_first_s:
+        raise KioskConfigError("health.restart_max_s: at least restart_first_s")
+    return cfg
+
+
+def _voice(raw: dict[str, Any]) -> str:
+    v_t = raw.get("voice", {})
+    if not isinstance(v_t, dict):
+        raise KioskConfigError("[voice]: a table")
+    backend = v_t.get("backend", "real")
+    if backend not in VOICE_BACKENDS:
+        raise KioskConfigError(f"voice.backend: one of {', '.join(VOICE_BACKENDS)}")
+    return str(backend)
+
+
+def parse(
+    raw: dict[str, Any], base: Path, env: Mapping[str, str] | None = None
+) -> KioskConfig:
+    """Validate a parsed kiosk.toml; relative paths are relative to ``base`` (its folder).
+    ``env``: the environment for the overrides (default ``os.environ``)."""
+    env = os.environ if env is None else env
     unknown = sorted(set(raw) - set(TABLES))
     if unknown:
         raise KioskConfigError(f"unknown tables {unknown}")
@@ -172,12 +229,18 @@ def parse(raw: dict[str, Any], base: Path) -> KioskConfig:
     if not isinstance(k_t, dict):
         raise KioskConfigError("[kiosk]: a table")
     spool = Path(str(k_t.get("spool_dir", "spool")))
+    spool = spool if spool.is_absolute() else base / spool
+    journal = spool.parent / "cash-journal.db"
+    if env.get("KOFU_SPOOL_DIR"):
+        spool = Path(env["KOFU_SPOOL_DIR"])
+    if env.get("KOFU_CASH_JOURNAL"):
+        journal = Path(env["KOFU_CASH_JOURNAL"])
     clerk = k_t.get("clerk_pin_sha256", "")
     if not isinstance(clerk, str):
         raise KioskConfigError("kiosk.clerk_pin_sha256: a hex string")
     return KioskConfig(
-        session, cash, card, printer, receipt, coproc, center, ui,
-        spool if spool.is_absolute() else base / spool, clerk, raw,
+        session, cash, card, printer, receipt, coproc, center, ui, spool, clerk, raw,
+        _health(raw), _voice(raw), journal,
     )  # fmt: skip
 
 

@@ -4,6 +4,10 @@ worker thread of its own; credits come back to the loop as MoneyInserted.
 The desk collects, captures the fee and gives change before the session asks the center to
 issue (SPEC §2.6: the change is in the tray when printing starts). If issuing then fails the
 session asks for the fee back: that is a payout of its own, journaled as a refund.
+
+The device manager may replace the desk (its ports were reopened after a fault) while no
+payment runs; ``lock`` is held by a collection or a refund, so the manager's idle checks never
+talk to the devices at the same time.
 """
 
 from __future__ import annotations
@@ -16,23 +20,46 @@ from concurrent.futures import ThreadPoolExecutor
 
 from host.payment.desk import CashDesk, Payment, PaymentState, Settlement
 from host.session import events as E
+from host.session.ports import PortError
 
 log = logging.getLogger("kofu.kiosk.cash")
 
 
+class CashUnavailable(PortError):
+    """No cash desk runs (its devices are down and being restarted)."""
+
+
 class DeskPayment:
-    def __init__(self, desk: CashDesk) -> None:
-        self.desk = desk
+    def __init__(self, desk: CashDesk | None = None) -> None:
+        self._desk = desk
+        self.lock = threading.Lock()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="kofu-cash")
         self._events: asyncio.Queue[E.Event] = asyncio.Queue()
         self._stop = threading.Event()
         self._payment: Payment | None = None
         self._collecting: asyncio.Future[None] | None = None
 
+    @property
+    def desk(self) -> CashDesk:
+        if self._desk is None:
+            raise CashUnavailable("no cash desk")
+        return self._desk
+
+    def attach(self, desk: CashDesk) -> None:
+        self._desk = desk
+
+    def detach(self, desk: CashDesk) -> None:
+        if self._desk is desk:
+            self._desk = None
+
     def _emit(self, loop: asyncio.AbstractEventLoop, ev: E.Event) -> None:
         loop.call_soon_threadsafe(self._events.put_nowait, ev)
 
     def _collect(self, fee: int, loop: asyncio.AbstractEventLoop) -> None:
+        with self.lock:
+            self._collect_locked(fee, loop)
+
+    def _collect_locked(self, fee: int, loop: asyncio.AbstractEventLoop) -> None:
         payment = self.desk.begin(fee)
         self._payment = payment
         payment.listeners.append(lambda p: self._emit(loop, E.MoneyInserted(p.paid)))
@@ -56,6 +83,10 @@ class DeskPayment:
             await asyncio.shield(self._collecting)
 
     def _refund(self, amount: int) -> Settlement:
+        with self.lock:
+            return self._refund_locked(amount)
+
+    def _refund_locked(self, amount: int) -> Settlement:
         payment = self._payment
         if payment is not None and payment.state in (PaymentState.COLLECTING, PaymentState.PAID):
             return payment.cancel()

@@ -1,9 +1,16 @@
 """The kiosk service: drivers from `kiosk.toml`, adapted to the session's ports, under the
 screen's `Kiosk` (machine + runner + hub) with a `PortExecutor`.
 
+A `DeviceManager` (`devices.py`) starts one supervised unit per device, polls each one's
+readiness while no session is live and restarts a dead driver with backoff; a `HealthBoard`
+(`health.py`) keeps per device ok/reason/since. The session is told of each change as
+`DeviceHealth` (and reconciled after every polling pass), so it shows out of service with
+the unusable parts and comes back by itself. The same board is served on ``GET /health``,
+reported to the center and to systemd (`sdnotify.py`).
+
 Each device's unsolicited events are pumped into whichever runner is current (a reset makes
-a new one). A device that cannot start is reported unhealthy, so the session shows out of
-service instead of the kiosk failing to start; `health()` says which part is not usable.
+a new one). At the end of every session (the machine's Wipe, back at rest) the card is
+released and the center session ended.
 """
 
 from __future__ import annotations
@@ -18,16 +25,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from host.coproc import CoprocDriver, CoprocError
-from host.payment.desk import CashDesk
-from host.payment.devices import open_devices
+from host.coproc import CoprocDriver
 from host.payment.journal import Journal
 from host.session import events as E
 from host.session.hours import TOKYO
 from host.session.machine import SessionMachine
 from host.session.pin import Pin
-from host.session.ports import EventSource
+from host.session.ports import EventSource, VoicePort
 from host.session.runner import PortExecutor, Ports
+from host.session.states import LEFT_BEHIND, RESTING
 from host.ui.server import Kiosk
 
 from .card_port import ReaderCard
@@ -35,11 +41,27 @@ from .center_client import CenterClient
 from .clerk_port import ClerkDesk
 from .config import KioskConfig
 from .coproc_port import CoprocPort
+from .devices import Backoff, DeviceManager, Unit
+from .health import DeviceStatus, HealthBoard
 from .payment_port import DeskPayment
 from .printer_port import KioskPrinters
+from .sdnotify import Notifier
+from .units import (
+    A4PrinterUnit,
+    CardReaderUnit,
+    CashUnit,
+    CenterUnit,
+    CoprocUnit,
+    ReceiptPrinterUnit,
+)
+from .voice_port import make_voice
 
 log = logging.getLogger("kofu.kiosk")
 
+# Session over, the kiosk at rest (or reminding of items left behind): nothing of the
+# citizen is needed any more. PRINT_FAILED and clerk mode keep the center session for the
+# reprint.
+SESSION_OVER = RESTING | LEFT_BEHIND
 
 class ClerkPin:
     """ClerkAuthPort: the clerk PIN's SHA-256 from kiosk.toml (never the digits)."""
@@ -59,82 +81,173 @@ def tokyo_now() -> datetime:
 
 
 class KioskService:
-    def __init__(self, cfg: KioskConfig, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        cfg: KioskConfig,
+        clock: Callable[[], datetime] | None = None,
+        notifier: Notifier | None = None,
+    ) -> None:
         self.cfg = cfg
         self.clock = clock or tokyo_now
-        self.health: dict[str, bool] = {}
-        self._pumps: list[asyncio.Task[None]] = []
+        self.board = HealthBoard(on_change=self._health_changed)
+        self.notifier = notifier or Notifier()
+        self.voice: VoicePort = make_voice(cfg.voice)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._report_now = asyncio.Event()
         self.kiosk: Kiosk | None = None
         self.card: ReaderCard | None = None
         self.center: CenterClient | None = None
-        self.desk: CashDesk | None = None
         self.journal: Journal | None = None
         self.payment: DeskPayment | None = None
         self.printers: KioskPrinters | None = None
         self.coproc: CoprocDriver | None = None
         self.clerk_desk: ClerkDesk | None = None
+        self.manager: DeviceManager | None = None
+        self.cash: CashUnit | None = None
+        self.wipes = 0  # sessions whose card and center session were released
+
+    @property
+    def health(self) -> dict[str, bool]:
+        """Per device: usable (the sim panel's and the bench's view)."""
+        return {d.value: st.ok for d, st in self.board.devices.items()}
+
+    @property
+    def desk(self) -> Any:
+        return self.cash.desk if self.cash is not None else None
+
+    def health_report(self) -> dict[str, Any]:
+        snap = self.board.snapshot()
+        snap["state"] = self.kiosk.state.value if self.kiosk else "starting"
+        return snap
 
     async def start(self) -> Kiosk:
         cfg = self.cfg
         cfg.spool_dir.mkdir(parents=True, exist_ok=True)
         self.card = ReaderCard(cfg.card)
         self.center = CenterClient(cfg.center)
-        self.journal = Journal(cfg.spool_dir.parent / "cash-journal.db")
-        self.desk = CashDesk(self.journal, open_devices(cfg.cash), cfg.cash)
-        await asyncio.to_thread(self.desk.start)
-        self.payment = DeskPayment(self.desk)
+        cfg.journal_path.parent.mkdir(parents=True, exist_ok=True)
+        self.journal = Journal(cfg.journal_path)
+        self.payment = DeskPayment()
         self.printers = KioskPrinters(cfg.printer, cfg.receipt)
         self.coproc = CoprocDriver(cfg.coproc.port)
-        await self.coproc.start()
         coproc_port = CoprocPort(self.coproc)
-        try:
-            await self.coproc.wait_up(timeout=10)
-            coproc_port._up = True
-        except CoprocError as exc:
-            log.warning("coprocessor link not up at start: %s", type(exc).__name__)
-        self.clerk_desk = ClerkDesk(self.desk, self.printers, self.health, a4_uri=cfg.printer.uri)
+        self.cash = CashUnit(cfg.cash, self.journal, self.payment)
+        units: list[Unit] = [
+            CardReaderUnit(cfg.card.reader),
+            self.cash,
+            A4PrinterUnit(cfg.printer.uri),
+            ReceiptPrinterUnit(self.printers),
+            CoprocUnit(self.coproc),
+            CenterUnit(self.center),
+        ]
+        h = cfg.health
+        self.manager = DeviceManager(
+            units, self.board, self._busy, poll_s=h.poll_s,
+            backoff=Backoff(h.restart_first_s, h.restart_max_s),
+        )  # fmt: skip
+        self.manager.after_pass = self._reconcile
+        await self.manager.start()
+        coproc_port._up = self.coproc.health.up
+        self.clerk_desk = ClerkDesk(
+            lambda: self.desk, self.printers, lambda: self.health,
+            a4_uri=cfg.printer.uri, journal=Journal(cfg.journal_path),
+        )  # fmt: skip
         ports = Ports(
             self.card, self.center, self.payment, self.printers, coproc_port,
             ClerkPin(cfg.clerk_pin_sha256), self.clerk_desk,
         )  # fmt: skip
         self.kiosk = Kiosk(
-            lambda: SessionMachine(self.clock(), cfg.session),
+            self._new_machine,
             PortExecutor(ports),
+            voice=self.voice,
             spool_dir=cfg.spool_dir,
             clock=self.clock,
+            on_wipe=self._session_over,
         )
         await self.kiosk.start()
         for src in (self.card, self.payment, self.printers, coproc_port):
-            self._pumps.append(asyncio.create_task(self._pump(src)))
-        self._pumps.append(asyncio.create_task(self._watch_center()))
+            self._tasks.append(asyncio.create_task(self._pump(src)))
+        self._tasks.append(asyncio.create_task(self._report_health()))
+        self.notifier.status(self.board.summary())
+        self.notifier.start_watchdog()
         return self.kiosk
+
+    def _new_machine(self) -> SessionMachine:
+        m = SessionMachine(self.clock(), self.cfg.session)
+        m.faults = self.board.faults()  # a fresh machine (start, reset) knows what is down
+        m.state = m.rest_state()
+        return m
+
+    def _busy(self) -> bool:
+        """A citizen (or the clerk) is using the kiosk: no polling, no restarts."""
+        return self.kiosk is not None and self.kiosk.state not in RESTING
+
+    def _health_changed(self, device: E.Device, status: DeviceStatus) -> None:
+        if self.kiosk is not None:
+            self.kiosk.runner.feed(E.DeviceHealth(device, status.ok))
+        self.notifier.status(self.board.summary())
+        self._report_now.set()
+
+    def _reconcile(self) -> None:
+        """Level, not edge: after each pass the session's faults follow the board (a fault
+        the session found itself, like a failed print, clears once the device is fine)."""
+        if self.kiosk is None or self._busy():
+            return  # in a session the table decides; at rest the board does
+        machine = self.kiosk.runner.machine
+        for device, status in self.board.devices.items():
+            if status.ok == (device in machine.faults):
+                self.kiosk.runner.feed(E.DeviceHealth(device, status.ok))
+        for device in machine.faults - set(self.board.devices):
+            self.kiosk.runner.feed(E.DeviceHealth(device, True))
 
     async def _pump(self, src: EventSource) -> None:
         async for ev in src.events():
             log.debug("device event %s", type(ev).__name__)
             if isinstance(ev, E.DeviceHealth):
-                self.health[ev.device.value] = ev.ok
+                # The board tells the session (once per change) and keeps the reason.
+                reason = "link down" if ev.device is E.Device.COPROCESSOR else "gone"
+                self.board.report(ev.device, ev.ok, reason)
+                continue
             if self.kiosk is not None:
                 self.kiosk.runner.feed(ev)
 
-    async def _watch_center(self, every_s: float = 5.0) -> None:
+    async def _session_over(self, machine: SessionMachine) -> None:
+        """After a Wipe: once the session is really over, free the reader for the next card
+        and end the center session (its token, order and certificates forgotten)."""
+        if machine.state not in SESSION_OVER:
+            return
+        if self.card is not None:
+            try:
+                await self.card.end_session()
+            except Exception as exc:
+                log.warning("card release failed: %s", type(exc).__name__)
+        if self.center is not None:
+            await self.center.end_session()
+        self.wipes += 1
+        if self.manager is not None:
+            self.manager.poke()  # readiness before the next citizen
+
+    async def _report_health(self) -> None:
         assert self.center is not None
         while True:
-            ok = await self.center.healthy()
-            if self.health.get("center") != ok:
-                self.health["center"] = ok
-                if self.kiosk is not None:
-                    self.kiosk.runner.feed(E.DeviceHealth(E.Device.CENTER, ok))
-            await asyncio.sleep(every_s)
+            await self.center.report_health(self.health_report())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._report_now.wait(), self.cfg.health.report_s)
+            self._report_now.clear()
+            await asyncio.sleep(0.2)  # a burst of changes makes one report
 
     async def stop(self) -> None:
-        for t in self._pumps:
+        self.notifier.stopping()
+        await self.notifier.stop()
+        for t in self._tasks:
             t.cancel()
-        for t in self._pumps:
+        for t in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
         if self.kiosk is not None:
             await self.kiosk.stop()
+        if self.manager is not None:
+            await self.manager.stop()
         if self.card is not None:
             await self.card.close()
         if self.center is not None:
@@ -145,10 +258,6 @@ class KioskService:
             self.payment.close()
         if self.printers is not None:
             self.printers.close()
-        if self.coproc is not None:
-            await self.coproc.stop()
-        if self.desk is not None:
-            self.desk.devices.close()
         if self.journal is not None:
             self.journal.close()
 

@@ -218,8 +218,12 @@ class SessionRunner:
         spool_dir: Path | None = None,
         clock: Callable[[], datetime] | None = None,
         tick_seconds: float = 30.0,
+        on_wipe: Callable[[SessionMachine], Coroutine[Any, Any, None]] | None = None,
     ) -> None:
         self.machine = machine
+        # Called (as a task) after each Wipe, with the machine already in its next state:
+        # the kiosk service releases the card and ends the center session there.
+        self.on_wipe = on_wipe
         self.executor = executor
         self.screen = screen
         self.voice = voice or NullVoice()
@@ -359,5 +363,7 @@ class SessionRunner:
                             erase_spool(self.spool_dir)
                         except SpoolError as exc:
                             log.error("spool erase incomplete: %s", exc)
+                    if self.on_wipe is not None:
+                        self._spawn(self.on_wipe(self.machine))
                 case _:
                     self._enqueue(action)

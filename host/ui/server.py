@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import fields, is_dataclass
 from datetime import datetime
@@ -68,8 +68,10 @@ class Kiosk:
         voice: VoicePort | None = None,
         spool_dir: Path | None = None,
         clock: Callable[[], datetime] | None = None,
+        on_wipe: Callable[[SessionMachine], Coroutine[Any, Any, None]] | None = None,
     ) -> None:
         self.make_machine = make_machine
+        self.on_wipe = on_wipe
         self.executor = executor
         self.voice = voice
         self.spool_dir = spool_dir
@@ -87,6 +89,7 @@ class Kiosk:
             voice=self.voice,
             spool_dir=self.spool_dir,
             clock=self.clock,
+            on_wipe=self.on_wipe,
         )
 
     async def start(self) -> None:

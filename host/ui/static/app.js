@@ -202,8 +202,9 @@ const SCREENS = {
     main: `<div class="center" style="margin-top:120px"><h1 data-testid="closed">${esc(t("closed.title"))}</h1>
       <p style="font-size:40px">${esc(t("closed.hours"))}</p><p class="hint">${esc(t("closed.maintenance"))}</p></div>`,
   }),
-  out_of_service: () => ({
-    main: `<div class="center" style="margin-top:120px"><h1 data-testid="oos">${esc(t("oos.title"))}</h1><p>${esc(t("oos.body"))}</p></div>`,
+  out_of_service: (v) => ({
+    main: `<div class="center" style="margin-top:120px"><h1 data-testid="oos">${esc(t("oos.title"))}</h1><p>${esc(t("oos.body"))}</p>
+      ${(v.faults || []).length ? `<p class="hint">${esc(t("oos.unusable"))}</p><ul class="devices" data-testid="oos-faults">${v.faults.map((f) => `<li class="bad" data-testid="fault-${esc(f)}">${esc(t("device." + f))}</li>`).join("")}</ul>` : ""}</div>`,
   }),
   clerk_pin: (v) => ({ main: pinPad("clerk.pin", v), foot: btn("clerk.exit", { event: "clerk_exit" }, "", "clerk-exit") + spacer() }),
   clerk_check: () => ({ main: spinner("clerk.checking") }),
