@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import faulthandler
 import hashlib
 import json
 import shutil
@@ -341,6 +342,10 @@ async def run(args: argparse.Namespace) -> int:
     finally:
         await asyncio.to_thread(sim.stop)
     print("kofu sim: stopped", flush=True)
+    # A device check still blocked in a worker thread must not keep the simulator alive
+    # (asyncio.run waits for its executor): after 20 s every thread's stack goes to stderr,
+    # which names the culprit, and the process ends with status 1.
+    faulthandler.dump_traceback_later(20, exit=True)
     return 0
 
 

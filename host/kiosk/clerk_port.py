@@ -11,7 +11,6 @@ Blocking work (SQLite, IPP, ESC/POS) runs on a worker thread of its own.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -31,25 +30,13 @@ from host.session import events as E
 from host.session.actions import Record
 from host.session.ports import ClerkError
 
-from .printer_port import KioskPrinters
+from .printer_port import KioskPrinters, municipality_of
 
 log = logging.getLogger("kofu.kiosk.clerk")
 T = TypeVar("T")
 
 # Record fields that are journal columns or would clash with them get their own names.
 _RENAMED = {"kind": "certificate", "tx": "session_tx", "amount": "yen", "counter": "n"}
-
-
-def municipality_of(documents: tuple[E.IssuedDocument, ...]) -> str:
-    """The issuing municipality's name from the center's record (not personal data)."""
-    for doc in documents:
-        try:
-            name = json.loads(doc.payload)["document"]["issuer"]["name"]
-        except (ValueError, KeyError, TypeError):
-            continue
-        if isinstance(name, str) and name:
-            return name
-    return "unknown"
 
 
 class ClerkDesk:

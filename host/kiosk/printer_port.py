@@ -51,6 +51,18 @@ def render_issued(doc: E.IssuedDocument) -> tuple[bytes, int]:
     return pdf, (pages + 1) // 2
 
 
+def municipality_of(documents: tuple[E.IssuedDocument, ...]) -> str:
+    """The issuing municipality's name from the center's record (not personal data)."""
+    for doc in documents:
+        try:
+            name = json.loads(doc.payload)["document"]["issuer"]["name"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        if isinstance(name, str) and name:
+            return name
+    return "unknown"
+
+
 def _now_text() -> str:
     return datetime.now(TOKYO).strftime("%Y-%m-%d %H:%M")
 
@@ -64,7 +76,10 @@ class KioskPrinters:
         self.a4 = IppA4Printer(a4.uri)
         self.receipt = esc.EscposReceiptPrinter(dict(receipt.settings))
         self.kiosk_id = kiosk_id
+        # The receipt names the municipality that issued what it is a receipt for (a kiosk
+        # serves residents of several); vouchers without a certificate name the kiosk's own.
         self.municipality = "桜ヶ丘市"
+        self._issuer: dict[str, str] = {}  # certificate number -> issuing municipality
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="kofu-print")
         self._events: asyncio.Queue[E.Event] = asyncio.Queue()
 
@@ -75,6 +90,8 @@ class KioskPrinters:
     def _print_all(self, docs: tuple[E.IssuedDocument, ...], loop: asyncio.AbstractEventLoop
                    ) -> None:  # fmt: skip
         rendered = [render_issued(d) for d in docs]
+        for d in docs:
+            self._issuer[d.certificate_number] = municipality_of((d,))
         total = sum(sheets for _, sheets in rendered)
         done = 0
         for doc, (pdf, sheets) in zip(docs, rendered, strict=True):
@@ -103,8 +120,9 @@ class KioskPrinters:
         await self._run(self._print_all, documents, asyncio.get_running_loop())
 
     def _receipt(self, r: Receipt) -> None:
+        issuers = {self._issuer.get(n, "unknown") for n in r.certificate_numbers} - {"unknown"}
         slip = ReceiptSlip(
-            municipality=self.municipality,
+            municipality=issuers.pop() if len(issuers) == 1 else self.municipality,
             kiosk_id=self.kiosk_id,
             transaction_no=",".join(r.certificate_numbers) or uuid.uuid4().hex[:10],
             issued_at=_now_text(),
