@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from drivers.nfc import errors as nfc
@@ -27,6 +26,7 @@ from host.session.pin import Pin as SessionPin
 from host.session.ports import CardFailure
 
 from .config import CardConfig
+from .daemon_executor import DaemonExecutor
 
 log = logging.getLogger("kofu.kiosk.card")
 T = TypeVar("T")
@@ -52,9 +52,10 @@ class ReaderCard:
         self.reader = JpkiReader(
             ReaderConfig(reader=cfg.reader, transmit_timeout_s=cfg.transmit_timeout_s)
         )
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="kofu-card")
+        self._pool = DaemonExecutor("kofu-card")
         self._stack = contextlib.ExitStack()
         self._session: JpkiSession | None = None
+        self._cert: bytes | None = None  # the card's user-authentication certificate
         self._closed = False
 
     async def _run(self, fn: Callable[[], T]) -> T:
@@ -66,6 +67,10 @@ class ReaderCard:
         self._release()
         try:
             self._session = self._stack.enter_context(self.reader.session())
+            # Read the certificate now, before the PIN pad: a card whose user-authentication
+            # certificate was declined or revoked-and-removed is refused at once (SPEC §2),
+            # and authentication later needs it anyway.
+            self._cert = self._session.read_certificate()
             tries = self._session.pin_tries_left()
         except nfc.NotMyNumberCard:
             self._release()
@@ -84,6 +89,7 @@ class ReaderCard:
 
     def _release(self) -> None:
         self._session = None
+        self._cert = None
         try:
             self._stack.close()
         except nfc.CardError as exc:
@@ -132,7 +138,7 @@ class ReaderCard:
         if self._session is None:
             raise CardFailure("no card session")
         try:
-            cert = self._session.read_certificate()
+            cert = self._cert or self._session.read_certificate()
             signature = self._session.sign(challenge)
         except nfc.CardError as exc:
             raise CardFailure(exc.code) from None
@@ -149,7 +155,7 @@ class ReaderCard:
         # A second PC/SC context only watches presence, so removal is noticed even while
         # the worker thread is busy with the card.
         watcher = JpkiReader(ReaderConfig(reader=self.cfg.reader))
-        pool = ThreadPoolExecutor(1, thread_name_prefix="kofu-card-watch")
+        pool = DaemonExecutor("kofu-card-watch")
         loop = asyncio.get_running_loop()
         try:
             while not self._closed:

@@ -22,6 +22,7 @@ from host.payment.journal import Journal
 from host.session.events import Device
 
 from .center_client import CenterClient
+from .daemon_executor import DaemonExecutor
 from .devices import UnitDown
 from .payment_port import DeskPayment
 from .printer_port import KioskPrinters
@@ -46,15 +47,17 @@ class CardReaderUnit:
 
     def __init__(self, pattern: str) -> None:
         self.reader = PcscReader(pattern)  # a context of its own, only to list readers
+        self._pool = DaemonExecutor("kofu-reader-check")
 
     async def start(self) -> None:
         return None  # the card port opens the reader per session
 
     async def check(self) -> Reasons:
-        return await asyncio.to_thread(reader_reasons, self.reader)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, reader_reasons, self.reader)
 
     async def stop(self) -> None:
-        await asyncio.to_thread(self.reader.close)
+        await asyncio.get_running_loop().run_in_executor(self._pool, self.reader.close)
 
 
 def cash_reasons(desk: CashDesk) -> Reasons:

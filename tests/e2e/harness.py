@@ -109,6 +109,10 @@ class SimProcess:
         result: dict[str, Any] = self._call("/sim/outputs")
         return result
 
+    def voice(self) -> list[str]:
+        """The prompts the kiosk has spoken so far (the sim voice backend's record)."""
+        return [p["prompt"] for p in self._call("/sim/voice")]
+
     def wait_outputs(
         self, done: Callable[[dict[str, Any]], bool], timeout: float = 20
     ) -> dict[str, Any]:

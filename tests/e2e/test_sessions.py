@@ -84,17 +84,7 @@ def test_blocked_card(main_sim: SimProcess, kiosk_on: Callable[..., Kiosk]) -> N
     ("persona", "notice"),
     [
         ("not-jpki", "card_not_my_number_card"),
-        pytest.param(
-            "no-cert",
-            "card_no_user_certificate",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "host/kiosk/card_port.py reads only the PIN counter when the card is placed: "
-                    "a card without the user-authentication certificate gets the PIN pad"
-                ),
-            ),
-        ),
+        ("no-cert", "card_no_user_certificate"),
     ],
 )
 def test_card_refused_on_the_reader(

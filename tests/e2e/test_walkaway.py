@@ -66,8 +66,13 @@ def test_walk_away_while_paying_refunds_and_escalates_to_the_alarm(
     fast_sim.act("change_out")  # the coins land in the tray; nobody takes them
     k.on("left_behind_screen", timeout=20)
     assert after["coproc"]["buzzer"] == "off"
+    spoken = len(fast_sim.voice())
     k.on("left_behind_voice", timeout=10)
-    # TODO(voice): assert the spoken prompt once `GET /sim/voice` (sim voice backend) exists
+    reminders = {"left_behind", "take_items", "take_card", "take_change"}
+    deadline = time.monotonic() + 5
+    while not reminders & set(fast_sim.voice()[spoken:]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert reminders & set(fast_sim.voice()[spoken:]), fast_sim.voice()[spoken:]
     k.on("left_behind_alarm", timeout=10)
     for item in ("card", "change"):
         assert k.page.locator(f'[data-testid="item-{item}"]').count() == 1, item
