@@ -34,7 +34,7 @@ async def _runs(sim: WholeSim, n: int, idle_s: float) -> dict[str, Any]:
     overhead: list[float] = []
     idle_pct = 0.0
     for i in range(n):
-        service = KioskService(load(sim.config_path))
+        service = KioskService(load(sim.config_path), clock=sim.kiosk_clock())
         await service.start()
         try:
             person = Person(sim, service, Result("happy-path"))

@@ -22,11 +22,13 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from host.coproc import CoprocDriver
+from host.session.hours import TOKYO, is_open, next_opening
 
 # Which demo resident (center/demo.py) each card persona's certificate is registered for.
 PERSONA_RESIDENTS = {
@@ -52,6 +54,34 @@ PERSONA_RESIDENTS = {
 SIM_CLERK_PIN = "9999"  # the simulated kiosk's clerk PIN (never a real kiosk's)
 CARD_SLOT = 0  # vpcd slot 0 (the test suite's card tests use slot 1)
 DEFAULT_STATE = Path(".sim-state")
+
+
+def auto_clock(now: datetime) -> datetime | None:
+    """None (the wall clock) if the kiosk is open now and an hour from now, else the next
+    opening (10:00 Tokyo on an open day)."""
+    if is_open(now) and is_open(now + timedelta(hours=1)):
+        return None
+    return next_opening(now)
+
+
+def parse_now(text: str, today: date) -> datetime:
+    """``--now``: an ISO instant, or ``HH:MM`` meaning that time today in Tokyo."""
+    if len(text) <= 5 and ":" in text:
+        hh, _, mm = text.partition(":")
+        return datetime(today.year, today.month, today.day, int(hh), int(mm), tzinfo=TOKYO)
+    when = datetime.fromisoformat(text)
+    return when if when.tzinfo is not None else when.replace(tzinfo=TOKYO)
+
+
+def clock_line(clock: datetime | None) -> str:
+    if clock is None:
+        return "kofu sim: clock is the machine's (service 06:30-23:00 Asia/Tokyo)"
+    local = clock.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
+    state = "open" if is_open(clock) else "closed: the screen says so"
+    return (
+        f"kofu sim: clock runs from {local} Asia/Tokyo ({state}); "
+        "--now real uses the machine's clock, --now HH:MM another time today"
+    )
 
 
 def status_line(driver: CoprocDriver) -> str:
@@ -101,11 +131,15 @@ class WholeSim:
         state: Path,
         *,
         clock: datetime | None = None,
+        real_clock: bool = False,
         ui_port: int = 0,
         timeouts: dict[str, float] | None = None,
     ) -> None:
         self.state = state.resolve()
-        self.clock = clock
+        # No clock given: the wall clock while the kiosk is open (with an hour to spare), else
+        # the next opening, so a simulation started at night serves like one started by day.
+        # ``real_clock`` keeps the wall clock (to see the closed screen as it is now).
+        self.clock = clock if clock is not None or real_clock else auto_clock(datetime.now(UTC))
         self.timeouts = dict(timeouts or {})  # [session.timeouts] of kiosk.toml, by state
         self.ui_port = ui_port
         self.stack = contextlib.ExitStack()
@@ -259,6 +293,14 @@ class WholeSim:
             self.state / "center", *self.center_args, "--port", port
         ).start()
 
+    def kiosk_clock(self) -> Callable[[], datetime] | None:
+        """The clock a kiosk service on this simulation runs by (None: the machine's)."""
+        if self.clock is None:
+            return None
+        from host.kiosk.fixed_clock import running_from
+
+        return running_from(self.clock)
+
     def stop(self) -> None:
         self.stack.close()
 
@@ -281,7 +323,7 @@ async def serve(sim: WholeSim, stop: asyncio.Event) -> None:
     from sim.panel.routes import add_panel
 
     cfg = load(sim.config_path)
-    service = KioskService(cfg, clock=_clock(sim))
+    service = KioskService(cfg, clock=sim.kiosk_clock())
     kiosk = await service.start()
     app = create_app(kiosk, sim=True)
     app.router.lifespan_context = _no_lifespan
@@ -314,13 +356,6 @@ async def serve(sim: WholeSim, stop: asyncio.Event) -> None:
         await service.stop()
 
 
-def _clock(sim: WholeSim) -> Any:
-    if sim.clock is None:
-        return None
-    from host.kiosk.fixed_clock import running_from
-
-    return running_from(sim.clock)
-
 
 async def run(args: argparse.Namespace) -> int:
     stop = asyncio.Event()
@@ -328,15 +363,16 @@ async def run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     state = Path(args.state)
-    clock = datetime.fromisoformat(args.now) if args.now else None
+    real = args.now == "real"
+    clock = None if real or not args.now else args.now
     if args.script:
         from sim.scripts import run_script
 
-        return await run_script(args.script, state, Path(args.out), clock=clock)
+        return await run_script(args.script, state, Path(args.out), clock=clock, real_clock=real)
     timeouts = expand_timeouts(args.timeout)
-    sim = await asyncio.to_thread(
-        WholeSim(state, clock=clock, ui_port=args.port, timeouts=timeouts).start
-    )
+    whole = WholeSim(state, clock=clock, real_clock=real, ui_port=args.port, timeouts=timeouts)
+    print(clock_line(whole.clock), flush=True)
+    sim = await asyncio.to_thread(whole.start)
     try:
         await serve(sim, stop)
     finally:
@@ -381,7 +417,12 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="kofu sim", description=__doc__)
     parser.add_argument("--state", default=str(DEFAULT_STATE), help="state dir (%(default)s)")
     parser.add_argument("--port", type=int, default=8080, help="screen port (0: any free)")
-    parser.add_argument("--now", help="pretend the time at start is this ISO instant")
+    parser.add_argument(
+        "--now", metavar="WHEN",
+        help="the kiosk's time at start: an ISO instant, HH:MM (today, Asia/Tokyo) or 'real' "
+        "(the machine's clock even when closed); default: the machine's clock while the kiosk "
+        "is open, else 10:00 Tokyo on the next open day",
+    )  # fmt: skip
     parser.add_argument("--script", help="run one scripted session headless (sim/scripts)")
     parser.add_argument("--out", default="sim-out", help="where a script puts PDF and receipt")
     parser.add_argument(
@@ -390,6 +431,11 @@ def main(argv: list[str]) -> int:
         "'waiting=SECONDS' sets every state where the kiosk waits for the citizen",
     )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.now and args.now != "real":
+        try:
+            args.now = parse_now(args.now, datetime.now(TOKYO).date())
+        except ValueError as exc:
+            parser.error(f"--now {args.now!r}: {exc} (an ISO instant, HH:MM or 'real')")
     if args.script and shutil.which("pcscd") is None:
         print("kofu sim: pcscd not found (Debian package pcscd)", file=sys.stderr)
         return 2

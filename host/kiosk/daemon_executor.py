@@ -22,14 +22,16 @@ class DaemonExecutor(Executor):
     def __init__(self, name: str) -> None:
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._closed = False
+        self._lock = threading.Lock()  # a submit never lands behind the shutdown marker
         self._thread = threading.Thread(target=self._work, name=name, daemon=True)
         self._thread.start()
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-        if self._closed:
-            raise RuntimeError("executor is shut down")
         future: Future[T] = Future()
-        self._queue.put((future, fn, args, kwargs))
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("executor is shut down")
+            self._queue.put((future, fn, args, kwargs))
         return future
 
     def _work(self) -> None:
@@ -44,8 +46,22 @@ class DaemonExecutor(Executor):
             else:
                 future.set_result(result)
 
+    def _cancel_queued(self) -> None:
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if item is not None:
+                item[0].cancel()
+
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        self._closed = True
-        self._queue.put(None)
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if cancel_futures:
+                self._cancel_queued()
+            self._queue.put(None)
         if wait:
             self._thread.join()

@@ -8,6 +8,11 @@ session asks for the fee back: that is a payout of its own, journaled as a refun
 The device manager may replace the desk (its ports were reopened after a fault) while no
 payment runs; ``lock`` is held by a collection or a refund, so the manager's idle checks never
 talk to the devices at the same time.
+
+Between collections (at rest, while the center issues, while printing) ``watch`` keeps polling
+the acceptors: a coin dropped into an inhibited acceptor comes back, and that is an event too.
+A ccTalk acceptor keeps five; unpolled, the sixth overflows its buffer, which the driver must
+take as money it cannot account for (out of service until a clerk looks).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ class DeskPayment:
         self._stop = threading.Event()
         self._payment: Payment | None = None
         self._collecting: asyncio.Future[None] | None = None
+        self._closed = threading.Event()
 
     @property
     def desk(self) -> CashDesk:
@@ -108,6 +114,26 @@ class DeskPayment:
         while True:
             yield await self._events.get()
 
+    def watch(self, every_s: float = 0.3) -> None:
+        """Poll the acceptors every ``every_s`` whenever no collection or refund holds the desk
+        (a person drops coins faster than 5 per ``every_s`` only by accident)."""
+        threading.Thread(
+            target=self._watch, args=(every_s,), name="kofu-cash-watch", daemon=True
+        ).start()
+
+    def _watch(self, every_s: float) -> None:
+        while not self._closed.wait(every_s):
+            desk = self._desk
+            if desk is None or not self.lock.acquire(blocking=False):
+                continue
+            try:
+                desk.poll()  # late money goes to the live payment or the journal
+            except Exception as exc:  # a device fault is the device manager's to report
+                log.debug("cash watch: %s", type(exc).__name__)
+            finally:
+                self.lock.release()
+
     def close(self) -> None:
+        self._closed.set()
         self._stop.set()
         self._pool.shutdown(wait=False)

@@ -14,7 +14,7 @@ import io
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -63,17 +63,22 @@ def municipality_of(documents: tuple[E.IssuedDocument, ...]) -> str:
     return "unknown"
 
 
-def _now_text() -> str:
-    return datetime.now(TOKYO).strftime("%Y-%m-%d %H:%M")
+def _tokyo_now() -> datetime:
+    return datetime.now(TOKYO)
 
 
 class KioskPrinters:
     """PrinterPort. ``events()``: PrintProgress while printing."""
 
     def __init__(
-        self, a4: PrinterConfig, receipt: ReceiptConfig, kiosk_id: str = "kofu-kiosk"
+        self,
+        a4: PrinterConfig,
+        receipt: ReceiptConfig,
+        kiosk_id: str = "kofu-kiosk",
+        clock: Callable[[], datetime] = _tokyo_now,
     ) -> None:
         self.a4 = IppA4Printer(a4.uri)
+        self.clock = clock  # the kiosk's clock: a slip shows the time the session saw
         self.receipt = esc.EscposReceiptPrinter(dict(receipt.settings))
         self.kiosk_id = kiosk_id
         # The receipt names the municipality that issued what it is a receipt for (a kiosk
@@ -125,7 +130,7 @@ class KioskPrinters:
             municipality=issuers.pop() if len(issuers) == 1 else self.municipality,
             kiosk_id=self.kiosk_id,
             transaction_no=",".join(r.certificate_numbers) or uuid.uuid4().hex[:10],
-            issued_at=_now_text(),
+            issued_at=self._now_text(),
             lines=(ReceiptLine(r.kind.title_ja, r.copies, r.fee_yen // max(r.copies, 1)),),
             paid=r.paid_yen,
             change=r.change_yen,
@@ -135,12 +140,15 @@ class KioskPrinters:
         except esc.ReceiptPrinterError as exc:
             raise PrintError(f"receipt:{exc.status.value}") from None
 
+    def _now_text(self) -> str:
+        return self.clock().astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
+
     async def print_receipt(self, receipt: Receipt) -> None:
         await self._run(self._receipt, receipt)
 
     def _voucher(self, amount: int) -> None:
         voucher = RefundVoucher(
-            self.municipality, self.kiosk_id, uuid.uuid4().hex[:10].upper(), _now_text(),
+            self.municipality, self.kiosk_id, uuid.uuid4().hex[:10].upper(), self._now_text(),
             amount, "釣銭不足",
         )  # fmt: skip
         try:

@@ -149,7 +149,16 @@ class CashUnit:
         desk, self.desk = self.desk, None
         if desk is not None:
             self.payment.detach(desk)
-            await asyncio.to_thread(desk.devices.close)
+            await asyncio.to_thread(self._close, desk)
+
+    def _close(self, desk: CashDesk) -> None:
+        # Not under a poll of the payment's watcher; a stuck holder does not keep it open.
+        held = self.payment.lock.acquire(timeout=5)
+        try:
+            desk.devices.close()
+        finally:
+            if held:
+                self.payment.lock.release()
 
 
 class A4PrinterUnit:

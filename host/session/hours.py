@@ -7,7 +7,7 @@ rather than guessed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -42,3 +42,21 @@ def is_open(now: datetime, windows: tuple[MaintenanceWindow, ...] = ()) -> bool:
     if not (OPENS <= local.time() < CLOSES):
         return False
     return not any(w.covers(now) for w in windows)
+
+
+def next_opening(now: datetime, at: time = time(10, 0)) -> datetime:
+    """The first ``at`` (Tokyo) at or after ``now`` on a day the kiosk opens.
+
+    What a simulation or a test pins its clock to when it needs an open kiosk whatever the
+    machine's clock says. Never earlier than ``now``: certificates made "now" (cards, the
+    center's keys) are already valid then, and the day is a real, open one.
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise NaiveTimeError("service hours need a timezone-aware datetime")
+    if not OPENS <= at < CLOSES:
+        raise ValueError(f"{at} is outside service hours")
+    local = now.astimezone(TOKYO)
+    day = local.date() if local.time() <= at else local.date() + timedelta(days=1)
+    while is_year_end(day):
+        day += timedelta(days=1)
+    return datetime.combine(day, at, tzinfo=TOKYO)

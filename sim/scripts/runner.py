@@ -25,7 +25,7 @@ from host.kiosk.service import KioskService
 from host.session.states import State
 from sim.card.virtual import DEFAULT_PIN
 from sim.whole import SIM_CLERK_PIN as CLERK_PIN
-from sim.whole import WholeSim
+from sim.whole import WholeSim, clock_line
 
 
 class ScriptFailed(AssertionError):
@@ -316,7 +316,8 @@ async def run_on(sim: WholeSim, name: str, out: Path, clock: datetime | None = N
     result = Result(name)
     since = time.time()
     cfg = load(sim.config_path)
-    service = KioskService(cfg, clock=running_from(clock) if clock else None)
+    # a sim started at night runs its scripts at its pinned time
+    service = KioskService(cfg, clock=running_from(clock) if clock else sim.kiosk_clock())
     await service.start()
     person = Person(sim, service, result)
     t0 = time.monotonic()
@@ -331,11 +332,15 @@ async def run_on(sim: WholeSim, name: str, out: Path, clock: datetime | None = N
     return result
 
 
-async def run_script(name: str, state: Path, out: Path, clock: datetime | None = None) -> int:
+async def run_script(
+    name: str, state: Path, out: Path, clock: datetime | None = None, real_clock: bool = False
+) -> int:
     if name not in SCRIPTS:
         print(f"kofu sim: unknown script {name!r}; scripts: {', '.join(SCRIPTS)}")
         return 2
-    sim = await asyncio.to_thread(WholeSim(state, clock=clock).start)
+    whole = WholeSim(state, clock=clock, real_clock=real_clock)
+    print(clock_line(whole.clock), flush=True)
+    sim = await asyncio.to_thread(whole.start)
     try:
         result = await run_on(sim, name, out, clock)
     except ScriptFailed as exc:

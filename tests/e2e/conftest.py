@@ -10,17 +10,14 @@ instead of restarting the simulation. A failing test leaves a screenshot in its 
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS, Kiosk, SimProcess, Sims
-
-NO_BUS = "unix:path=/nonexistent/kofu-e2e-no-dbus"
-
+from tests.chromium import launch
+from tests.e2e.harness import Kiosk, SimProcess, Sims
 
 # What the e2e tests share across modules (the running `kofu sim`, Playwright and its
 # Chromium) is released as soon as the next test is not an e2e test: the sim holds vpcd
@@ -65,11 +62,8 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     pw = sync_playwright().start()
-    # No D-Bus for the browser: Chromium quits when the system bus it joined goes away,
-    # and the printer simulators of `kofu sim` runs (ours and others') start and stop one.
-    env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": NO_BUS, "DBUS_SESSION_BUS_ADDRESS": NO_BUS}
     try:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, env=env)
+        b = launch(pw)
     except BaseException:
         pw.stop()
         raise

@@ -19,15 +19,9 @@ from typing import Any
 
 import pytest
 
+from tests.chromium import CHROMIUM
+
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 CARD_PIN = "1234"  # the virtual card's PIN (sim/card)
 CLERK_PIN = "9999"  # the simulated kiosk's clerk PIN (sim/whole.py)
@@ -152,8 +146,10 @@ def kofu(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
 
 
 def stop_sim(sim: SimProcess) -> None:
+    """SIGTERM (what systemd sends): every part stops and the process exits 0."""
     sim.stop()
     assert any("kofu sim: stopped" in line for line in sim.lines), sim.tail(20)
+    assert sim.proc.returncode == 0, f"exit {sim.proc.returncode}:\n{sim.tail(20)}"
 
 
 class Kiosk:
@@ -215,12 +211,18 @@ class Kiosk:
             if v >= 1000:
                 self.sim.act("insert_bill", yen=v)
                 continue
-            deadline = time.monotonic() + 10
-            while not self.sim.act("insert_coin", yen=v).get("taken"):
-                # back from the return cup: the acceptor was not enabled yet
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"the acceptor never took a {v}-yen coin")
-                time.sleep(0.1)
+            if not self.try_coin(v):
+                raise AssertionError(f"the acceptor never took a {v}-yen coin")
+
+    def try_coin(self, yen: int, within: float = 10) -> bool:
+        """Drop a coin until the acceptor takes it (a coin dropped before the acceptor was
+        enabled comes back from the return cup); False if it never did within ``within``."""
+        deadline = time.monotonic() + within
+        while not self.sim.act("insert_coin", yen=yen).get("taken"):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.2)  # a person's pace, not a flood
+        return True
 
     def paid_so_far(self, yen: int, timeout: float = 15) -> None:
         """Wait until the payment screen counts ``yen`` inserted."""

@@ -5,12 +5,21 @@ from __future__ import annotations
 
 import argparse
 import tomllib
+from datetime import date, datetime
 
 import pytest
 
 from host.session.config import session_config
+from host.session.hours import TOKYO
 from host.session.states import CITIZEN_WAITING, DEFAULT_TIMEOUTS, State
-from sim.whole import dump_toml, expand_timeouts, state_timeout
+from sim.whole import (
+    auto_clock,
+    clock_line,
+    dump_toml,
+    expand_timeouts,
+    parse_now,
+    state_timeout,
+)
 
 
 def test_timeouts_expand_and_reach_the_session_config() -> None:
@@ -32,3 +41,32 @@ def test_bad_timeouts_are_refused_with_the_reason(text: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError) as err:
         state_timeout(text)
     assert text.split("=")[0] in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("now", "pinned"),
+    [
+        (datetime(2026, 11, 24, 12, 0, tzinfo=TOKYO), None),  # open now and in an hour
+        (datetime(2026, 11, 24, 22, 30, tzinfo=TOKYO), datetime(2026, 11, 25, 10, tzinfo=TOKYO)),
+        (datetime(2026, 11, 24, 0, 28, tzinfo=TOKYO), datetime(2026, 11, 24, 10, tzinfo=TOKYO)),
+        (datetime(2026, 12, 30, 12, 0, tzinfo=TOKYO), datetime(2027, 1, 4, 10, tzinfo=TOKYO)),
+    ],
+)
+def test_a_sim_started_while_closed_runs_from_the_next_opening(
+    now: datetime, pinned: datetime | None
+) -> None:
+    assert auto_clock(now) == pinned
+    line = clock_line(pinned)
+    assert ("machine's" in line) if pinned is None else ("(open)" in line)
+
+
+def test_now_takes_an_instant_or_a_time_today_in_tokyo() -> None:
+    today = date(2026, 11, 24)
+    assert parse_now("23:30", today) == datetime(2026, 11, 24, 23, 30, tzinfo=TOKYO)
+    assert parse_now("2026-11-25T06:00:00+09:00", today) == datetime(
+        2026, 11, 25, 6, 0, tzinfo=TOKYO
+    )
+    assert parse_now("2026-11-25T06:00", today).tzinfo is TOKYO  # naive: Tokyo time
+    assert "closed" in clock_line(parse_now("23:30", today))
+    with pytest.raises(ValueError):
+        parse_now("25:00", today)

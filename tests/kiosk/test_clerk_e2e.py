@@ -28,9 +28,9 @@ from typing import Any
 import pytest
 from PIL import Image, ImageChops
 
+from tests.chromium import CHROMIUM, launch
+
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 CLERK_PIN = "9999"  # sim/whole.py SIM_CLERK_PIN
 
@@ -120,7 +120,7 @@ def test_a_clerks_shift_on_the_real_screen(kofu_sim: tuple[str, Path]) -> None:
     panel(url, "remove_card")
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        browser = launch(pw)
         try:
             ctx = browser.new_context(
                 viewport={"width": 1280, "height": 800}, has_touch=True, locale="ja-JP"

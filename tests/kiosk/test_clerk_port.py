@@ -14,13 +14,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image, ImageChops
 
-from drivers.printer.receipt_layout import report_image
+from drivers.printer.receipt_layout import RefundVoucher, report_image
 from host import cash_cli, i18n
 from host.kiosk.clerk_port import ClerkDesk, report_slip
 from host.kiosk.config import PrinterConfig, ReceiptConfig
@@ -38,6 +39,7 @@ from host.payment.report import (
 )
 from host.session import events as E
 from host.session.actions import Record
+from host.session.hours import TOKYO
 from host.session.ports import ClerkError
 from sim.cash.server import CashSim
 from sim.printer.escpos_sink import EscposSink
@@ -381,3 +383,26 @@ def test_hopper_capacity_and_low_come_from_the_cash_table() -> None:
     for bad in ({"hopper_capacity": 0}, {"hopper_low": -1}, {"hopper_capacity": "lots"}):
         with pytest.raises(ConfigError):
             CashConfig.from_dict(bad)
+
+
+def test_slips_show_the_kiosks_clock_not_the_machines(sink: EscposSink) -> None:
+    """A kiosk whose clock was set (a sim started at night, a test) prints that time."""
+    at = datetime(2026, 11, 25, 10, 0, tzinfo=TOKYO)
+    printers = KioskPrinters(
+        PrinterConfig("sim", "ipp://127.0.0.1:9/ipp/print"),
+        ReceiptConfig("sim", {"connection": "network", "host": "127.0.0.1", "port": sink.port}),
+        clock=lambda: at,
+    )
+    sent: list[RefundVoucher] = []
+    real = printers.receipt.print_voucher
+    printers.receipt.print_voucher = lambda v: (sent.append(v), real(v))[1]  # type: ignore[method-assign]
+    try:
+        asyncio.run(printers.print_voucher(300))
+    finally:
+        printers.close()
+    (voucher,) = sent
+    assert (voucher.issued_at, voucher.amount) == ("2026-11-25 10:00", 300)
+    deadline = time.monotonic() + 10
+    while not sink.slips() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(sink.slips()) == 1  # and it reached the printer

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -46,3 +47,21 @@ def test_a_stuck_call_does_not_keep_the_process_alive() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=30
     )
     assert out.returncode == 0 and out.stdout.strip() == "done", out.stderr
+
+
+def test_shutdown_with_cancel_futures_cancels_what_has_not_started() -> None:
+    pool = DaemonExecutor("cancel")
+    gate, started = threading.Event(), threading.Event()
+
+    def hold() -> bool:
+        started.set()
+        return gate.wait(10)
+
+    running = pool.submit(hold)
+    assert started.wait(5)
+    queued = [pool.submit(lambda: 1) for _ in range(3)]
+    pool.shutdown(wait=False, cancel_futures=True)
+    pool.shutdown(wait=False)  # a second shutdown is harmless
+    assert all(f.cancelled() for f in queued)  # none left waiting forever
+    gate.set()
+    assert running.result(timeout=5) is True

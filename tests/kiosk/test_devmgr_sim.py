@@ -143,7 +143,7 @@ def test_link_lost_and_back_health_endpoint_and_center_report(
 ) -> None:
     async def scenario() -> None:
         async with (
-            KioskService(config(sim, tmp_path, cash)) as service,
+            KioskService(config(sim, tmp_path, cash), clock=sim.kiosk_clock()) as service,
             kiosk_http(service) as http,
         ):
             await until(in_state(service, State.IDLE))
@@ -178,7 +178,7 @@ def test_a4_paper_out_and_printer_offline_polled_over_ipp(
     sim: Any, cash: CashPlug, tmp_path: Path
 ) -> None:
     async def scenario() -> None:
-        async with KioskService(config(sim, tmp_path, cash)) as service:
+        async with KioskService(config(sim, tmp_path, cash), clock=sim.kiosk_clock()) as service:
             assert service.kiosk is not None
             await until(in_state(service, State.IDLE))
             await asyncio.to_thread(sim.a4.set_tray, 0)
@@ -207,7 +207,7 @@ def test_cash_ports_unplugged_then_new_devices_plugged_in(
     sim: Any, cash: CashPlug, tmp_path: Path
 ) -> None:
     async def scenario() -> None:
-        async with KioskService(config(sim, tmp_path, cash)) as service:
+        async with KioskService(config(sim, tmp_path, cash), clock=sim.kiosk_clock()) as service:
             assert service.kiosk is not None and service.manager is not None
             await until(in_state(service, State.IDLE))
             first_desk = service.desk
@@ -237,7 +237,10 @@ def test_wipe_releases_card_and_ends_center_session_voice_recorded(
     cfg = config(sim, tmp_path, cash, left_behind_screen=0.5)
 
     async def scenario() -> None:
-        async with KioskService(cfg) as service, kiosk_http(service) as http:
+        async with (
+            KioskService(cfg, clock=sim.kiosk_clock()) as service,
+            kiosk_http(service) as http,
+        ):
             assert service.card is not None and service.center is not None
             voice = service.voice
             assert isinstance(voice, RecordingVoice)  # kofu sim's [voice] backend = "sim"

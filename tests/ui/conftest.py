@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import urllib.request
@@ -16,15 +15,8 @@ from typing import Any
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.chromium import CHROMIUM, launch
+
 # Loopback only: never through a proxy configured in the environment.
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 OPEN_NOW = "2026-11-24T10:00:00+09:00"
@@ -102,9 +94,7 @@ class Browsers:
 
     def get(self) -> Any:
         if self.browser is None or not self.browser.is_connected():
-            self.browser = self.playwright.chromium.launch(
-                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-            )
+            self.browser = launch(self.playwright)
         return self.browser
 
     def new_context(self) -> Any:
