@@ -5,8 +5,12 @@ PY     := $(VENV)/bin/python
 KOFU   := $(VENV)/bin/kofu
 BENCH  ?= hil_tests/benches/sim.toml
 PORT   ?= /dev/ttyACM0
+# pytest-xdist workers: the pcscd group (whole simulations, the card) runs on one, every other
+# directory beside it (conftest.py); more workers than cores only adds contention.
+TEST_WORKERS ?= 2
 
-.PHONY: bootstrap sim test lint typecheck pytest firmware-check bench hil flash clean
+.PHONY: bootstrap sim test lint typecheck pytest firmware-check bench hil flash clean \
+	test-clock fuzz
 
 bootstrap:
 	@bash tools/bootstrap.sh
@@ -25,7 +29,16 @@ typecheck: bootstrap
 	$(PY) tools/firmware_typecheck.py
 
 pytest: bootstrap
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) --durations=25
+
+# The clock-sensitive suites with the machine's clock shifted by faketime to each instant that
+# matters (tools/shifted_clock.py); long, so not part of `make test`.
+test-clock: bootstrap
+	$(PY) tools/shifted_clock.py
+
+# The property tests with random seeds and many more examples, for FUZZ_MINUTES (default 10).
+fuzz: bootstrap
+	$(PY) tools/fuzz.py
 
 firmware-check: bootstrap
 	$(PY) tools/firmware_check.py

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from center import admin_ops, models
 from center.cli import DEFAULT_STATE
-from center.clock import JST
+from center.clock import JST, Clock
 from center.config import default_db_url
 from center.db import make_engine, migrate, session_factory
 from center.demo import RESIDENTS
@@ -73,6 +73,7 @@ def main(argv: list[str]) -> int:
     args = p.parse_args(argv)
     state = Path(args.state).resolve()
     pki = CenterPki(state)
+    clock = Clock.of_state(state)  # the running center's: "today" is the day it writes
     pki.ensure()
     engine = make_engine(args.db or default_db_url(state))
     migrate(engine)
@@ -90,7 +91,7 @@ def main(argv: list[str]) -> int:
                 print(f"municipality {args.code} created")
             elif args.cmd == "import-residents":
                 reports = admin_ops.import_residents(
-                    db, args.municipality, args.csv.read_text(encoding="utf-8")
+                    db, args.municipality, args.csv.read_text(encoding="utf-8"), clock.today()
                 )
                 for rep in reports:
                     print(
@@ -130,10 +131,10 @@ def main(argv: list[str]) -> int:
                 print(f"card {cert.serial_number:x} registered to resident {resident.uid}")
             elif args.cmd == "revoke-card":
                 cert = x509.load_pem_x509_certificate(args.certificate.read_bytes())
-                admin_ops.revoke_card(db, cert, args.reason, datetime.now(JST))
+                admin_ops.revoke_card(db, cert, args.reason, clock.now())
                 print(f"card {cert.serial_number:x} revoked")
             elif args.cmd == "ledger":
-                day = args.date or datetime.now(JST).date()
+                day = args.date or clock.today()
                 sys.stdout.write(admin_ops.ledger_csv(db, args.municipality, day))
             elif args.cmd == "maintenance":
                 start, end = (

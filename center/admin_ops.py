@@ -167,7 +167,9 @@ def _date(row: dict[str, str], key: str) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
-def import_residents(db: DbSession, muni_code: str, text: str) -> list[RowReport]:
+def import_residents(
+    db: DbSession, muni_code: str, text: str, today: date | None = None
+) -> list[RowReport]:
     """Import residents; each row is checked against the character limits and reported.
     A row over a limit is still imported (it is the resident register), but that resident
     will be refused at the kiosk; a malformed row is rejected and nothing of it is stored."""
@@ -184,7 +186,7 @@ def import_residents(db: DbSession, muni_code: str, text: str) -> list[RowReport
             select(models.Household).where(models.Household.municipality_code == muni_code)
         )
     }
-    today = datetime.now(JST).date()
+    today = today or datetime.now(JST).date()  # the data's as-of date when a row has none
     for n, row in enumerate(reader, start=1):
         try:
             birth = _date(row, "birth_date")

@@ -34,7 +34,14 @@ log = logging.getLogger(__name__)
 
 
 class Strict(BaseModel):
+    """A request body: no unknown fields. Numbers and booleans are strict too (``"200"`` is
+    not an amount, ``"true"`` not a boolean), as the OpenAPI description says; strings stay
+    lax only so that JSON strings become the enums they name."""
+
     model_config = ConfigDict(extra="forbid")
+
+
+StrictBool = Annotated[bool, Field(strict=True)]
 
 
 class ChallengeOut(Strict):
@@ -60,10 +67,10 @@ class SessionOut(Strict):
 
 class OrderLineIn(Strict):
     type: CertificateType
-    copies: Annotated[int, Field(ge=1, le=MAX_COPIES)] = 1
+    copies: Annotated[int, Field(strict=True, ge=1, le=MAX_COPIES)] = 1
     member_ids: Annotated[list[Annotated[str, Field(max_length=40)]], Field(max_length=10)] = []
     options: Annotated[list[JuminhyoOption], Field(max_length=6)] = []
-    fiscal_year: Annotated[int, Field(ge=1900, le=2200)] | None = None
+    fiscal_year: Annotated[int, Field(strict=True, ge=1900, le=2200)] | None = None
 
 
 class OrderIn(Strict):
@@ -72,11 +79,11 @@ class OrderIn(Strict):
 
 class PaymentIn(Strict):
     idempotency_key: Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-    amount: Annotated[int, Field(ge=0, le=1_000_000)]
+    amount: Annotated[int, Field(strict=True, ge=0, le=1_000_000)]
 
 
 class PrintResultIn(Strict):
-    ok: bool
+    ok: StrictBool
     error: Annotated[str, Field(max_length=200)] = ""
 
 
@@ -85,7 +92,7 @@ class ReprintIn(Strict):
 
 
 class DeviceHealthIn(Strict):
-    ok: bool
+    ok: StrictBool
     reason: Annotated[str, Field(max_length=80, pattern=r"^[ -~]*$")] = ""
     since: Annotated[str, Field(max_length=40, pattern=r"^[0-9T:+.Z-]*$")] = ""
 
@@ -93,10 +100,22 @@ class DeviceHealthIn(Strict):
 DeviceName = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z_]+$")]
 
 
+def _device_map_schema(schema: dict[str, Any]) -> None:
+    """Pydantic describes a dict with constrained keys as ``patternProperties`` and leaves
+    every other key allowed (``additionalProperties`` defaults to true), while the validator
+    refuses them: say instead that every key must match and every value is a device."""
+    devices = schema["properties"]["devices"]
+    (pattern, value), = devices.pop("patternProperties").items()
+    devices["propertyNames"] = {**devices.get("propertyNames", {}), "pattern": pattern}
+    devices["additionalProperties"] = value
+
+
 class KioskHealthIn(Strict):
     """A kiosk's health board: codes only (device names, IPP keywords), no personal data."""
 
-    ready: bool
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_device_map_schema)
+
+    ready: StrictBool
     state: Annotated[str, Field(max_length=40, pattern=r"^[a-z_]*$")] = ""
     devices: Annotated[dict[DeviceName, DeviceHealthIn], Field(max_length=20)] = {}
 

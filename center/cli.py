@@ -76,6 +76,7 @@ def main(argv: list[str]) -> int:
     from center.prepare import prepare
 
     prepare(config, demo=not args.no_demo)
+    Clock(config.clock_offset_s).save(Path(config.state_dir))
     if args.verify_port is not None:
         start_verify_server(config, args.host, args.verify_port, args.access_log)
     from center.server import serve

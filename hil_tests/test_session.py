@@ -15,12 +15,14 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hil_tests.conftest import bench_section
+from host.session.hours import next_opening
 
 
 def test_full_session(bench: dict[str, Any], tmp_path: Path) -> None:
@@ -33,7 +35,7 @@ def test_full_session(bench: dict[str, Any], tmp_path: Path) -> None:
         from sim.scripts.runner import run_on
         from sim.whole import WholeSim
 
-        with WholeSim(tmp_path / "sim") as sim:
+        with WholeSim(tmp_path / "sim", clock=next_opening(datetime.now(UTC))) as sim:
             result = asyncio.run(run_on(sim, "happy-path", tmp_path / "out"))
             paid_out = sim.cash.totals()["paid_out"]
             cancelled = asyncio.run(run_on(sim, "cancel-refund", tmp_path / "cancel"))

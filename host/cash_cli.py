@@ -103,13 +103,16 @@ def main(argv: list[str]) -> int:
 
 
 def _day_report(path: Path, day_text: str) -> int:
-    try:
-        day = tokyo_today() if day_text == "today" else date.fromisoformat(day_text)
-    except ValueError:
-        print(f"kofu cash: --day wants YYYY-MM-DD or 'today', not {day_text!r}", file=sys.stderr)
-        return 2
     journal = Journal(path)
     try:
+        try:
+            # today by the kiosk's clock, which the journal keeps, not this machine's
+            today = day_text == "today"
+            day = tokyo_today(journal.now()) if today else date.fromisoformat(day_text)
+        except ValueError:
+            print(f"kofu cash: --day wants YYYY-MM-DD or 'today', not {day_text!r}",
+                  file=sys.stderr)  # fmt: skip
+            return 2
         report = build_day_report(journal, day)
     finally:
         journal.close()

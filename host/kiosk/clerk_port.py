@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -48,7 +47,7 @@ class ClerkDesk:
         *,
         a4_uri: str | None = None,
         kiosk_id: str = "kofu-kiosk",
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
         journal: Journal | None = None,
     ) -> None:
         # The service's device manager may replace the desk (a restart after a lost port)
@@ -57,12 +56,13 @@ class ClerkDesk:
         self.printers = printers
         self._health = health
         self.kiosk_id = kiosk_id
-        self.clock = clock
         # Its own connection: a collection's check-and-write is one transaction of its own.
         if journal is None:
             assert isinstance(desk, CashDesk), "give the journal when the desk comes later"
             journal = Journal(desk.journal.path)
         self.journal = journal
+        # "today" of the daily report is the kiosk's day: the clock the journal is written by
+        self.clock = clock or journal.now
         self._a4 = IppA4Printer(a4_uri) if a4_uri else None
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="kofu-clerk")
 

@@ -89,7 +89,7 @@ class KioskService:
     ) -> None:
         self.cfg = cfg
         self.clock = clock or tokyo_now
-        self.board = HealthBoard(on_change=self._health_changed)
+        self.board = HealthBoard(on_change=self._health_changed, clock=self.clock)
         self.notifier = notifier or Notifier()
         self.voice: VoicePort = make_voice(cfg.voice)
         self._tasks: list[asyncio.Task[None]] = []
@@ -126,7 +126,7 @@ class KioskService:
         self.card = ReaderCard(cfg.card)
         self.center = CenterClient(cfg.center)
         cfg.journal_path.parent.mkdir(parents=True, exist_ok=True)
-        self.journal = Journal(cfg.journal_path)
+        self.journal = Journal(cfg.journal_path, clock=self._epoch)
         self.payment = DeskPayment()
         self.payment.watch()
         self.printers = KioskPrinters(cfg.printer, cfg.receipt, clock=self.clock)
@@ -151,7 +151,7 @@ class KioskService:
         coproc_port._up = self.coproc.health.up
         self.clerk_desk = ClerkDesk(
             lambda: self.desk, self.printers, lambda: self.health,
-            a4_uri=cfg.printer.uri, journal=Journal(cfg.journal_path),
+            a4_uri=cfg.printer.uri, journal=Journal(cfg.journal_path, clock=self._epoch),
         )  # fmt: skip
         ports = Ports(
             self.card, self.center, self.payment, self.printers, coproc_port,
@@ -172,6 +172,10 @@ class KioskService:
         self.notifier.status(self.board.summary())
         self.notifier.start_watchdog()
         return self.kiosk
+
+    def _epoch(self) -> float:
+        """The kiosk's clock as epoch seconds (the cash journal's stamps)."""
+        return self.clock().timestamp()
 
     def _new_machine(self) -> SessionMachine:
         m = SessionMachine(self.clock(), self.cfg.session)

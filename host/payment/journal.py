@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,10 @@ CREATE TRIGGER IF NOT EXISTS entries_no_update BEFORE UPDATE ON entries
 BEGIN SELECT RAISE(ABORT, 'the cash journal is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS entries_no_delete BEFORE DELETE ON entries
 BEGIN SELECT RAISE(ABORT, 'the cash journal is append-only'); END;
+CREATE TABLE IF NOT EXISTS clock (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    offset_s REAL NOT NULL
+);
 """
 
 KINDS = frozenset(
@@ -128,12 +132,32 @@ class Balance:
 
 
 class Journal:
-    def __init__(self, path: str | Path) -> None:
+    """The append-only cash journal.
+
+    Entries are stamped by the clock of the service that writes them (``clock``: epoch
+    seconds; the kiosk's clock, which a simulation or a test may start at another instant).
+    A writer records its clock's offset from the machine's in the journal, so a reader (the
+    cash report, the clerk's daily report) that opens the journal without a clock counts
+    days by the writer's clock, never by the machine's.
+    """
+
+    def __init__(self, path: str | Path, clock: Callable[[], float] | None = None) -> None:
         self.path = Path(path)
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
+        if clock is not None:
+            self._db.execute(
+                "INSERT INTO clock (id, offset_s) VALUES (1, ?)"
+                " ON CONFLICT (id) DO UPDATE SET offset_s = excluded.offset_s",
+                (clock() - time.time(),),
+            )
+            self.now: Callable[[], float] = clock
+        else:
+            row = self._db.execute("SELECT offset_s FROM clock WHERE id = 1").fetchone()
+            offset = float(row[0]) if row else 0.0
+            self.now = lambda: time.time() + offset
 
     def close(self) -> None:
         self._db.close()
@@ -158,7 +182,7 @@ class Journal:
                 "INSERT INTO entries (ts, tx, kind, amount, device, counter, detail)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
-                    time.time(),
+                    self.now(),
                     tx,
                     kind,
                     amount,

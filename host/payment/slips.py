@@ -11,8 +11,9 @@ personal data.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from drivers.printer.receipt import ReceiptPrinter, ReceiptPrinterError
 from drivers.printer.receipt_layout import (
@@ -38,8 +39,12 @@ class SlipError(ValueError):
     """A slip asked for does not match the journal (unknown voucher, wrong receipt total)."""
 
 
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
 def local_time(ts: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
+    """Japan time, whatever the machine's zone: a slip's time matches the receipt's."""
+    return datetime.fromtimestamp(ts, TOKYO).strftime("%Y-%m-%d %H:%M")
 
 
 class SlipPrinter:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from host import cash_cli
 from host.payment.desk import CashDesk
 from host.payment.journal import Journal
+from host.payment.report import tokyo_today
 from sim.cash.server import CashSim
 
 
@@ -149,3 +151,25 @@ def test_recover_with_a_pulse_acceptor_recovers_the_rest(
     captured = capsys.readouterr()
     assert "via the coprocessor" in captured.err
     assert json.loads(captured.out.strip().splitlines()[-1])["still_open"] == []
+
+
+def test_day_report_today_is_the_kiosk_day_not_the_machines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A kiosk whose clock runs three days and a half ahead of the machine (a simulation
+    started at the next opening): its journal's stamps and `--day today` follow the kiosk."""
+    ahead = 3.5 * 86400
+    j = Journal(tmp_path / "j.db", clock=lambda: time.time() + ahead)
+    j.append("tx_open", tx="t1", amount=200)
+    j.append("credit", tx="t1", amount=500, device="coin", counter=1)
+    j.append("fee_captured", tx="t1", amount=200)
+    j.close()
+    kiosk_day = tokyo_today(time.time() + ahead).isoformat()
+    assert kiosk_day != tokyo_today().isoformat()
+    assert cash_cli.main(["report", "--journal", str(tmp_path / "j.db"), "--day", "today"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["day"] == kiosk_day and report["cash_fees_captured_yen"] == 200
+    # a reader's connection (no clock of its own) stamps nothing new, and reads the same day
+    reader = Journal(tmp_path / "j.db")
+    assert tokyo_today(reader.now()).isoformat() == kiosk_day
+    reader.close()

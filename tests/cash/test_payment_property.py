@@ -14,12 +14,13 @@ from host.payment.desk import CashDesk
 from host.payment.devices import open_devices
 from host.payment.journal import Journal
 from sim.cash.server import CashSim
+from tests.fuzzing import examples
 
 offers = st.lists(st.sampled_from([10, 50, 100, 500, 1000]), min_size=1, max_size=5)
 
 
 @settings(
-    max_examples=12,
+    max_examples=examples(12),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from tests.chromium import CHROMIUM
+from tests.clock import service_morning
 
 ROOT = Path(__file__).resolve().parents[2]
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -266,10 +267,14 @@ class Sims:
 
     def __init__(self, tmp: pytest.TempPathFactory) -> None:
         self.tmp = tmp
+        # the clock every simulation runs at unless a test names its own (`--now`)
+        self.now = service_morning().isoformat()
         self.key: tuple[tuple[str, ...], tuple[tuple[str, str], ...]] | None = None
         self.sim: SimProcess | None = None
 
     def get(self, *args: str, env: dict[str, str] | None = None) -> SimProcess:
+        if "--now" not in args:
+            args = ("--now", self.now, *args)
         key = (args, tuple(sorted((env or {}).items())))
         if self.sim is not None and key == self.key and self.sim.proc.poll() is None:
             return self.sim

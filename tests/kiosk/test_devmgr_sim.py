@@ -34,6 +34,7 @@ from host.kiosk_cli import _no_lifespan
 from host.session.events import Device
 from host.session.states import State
 from host.ui.server import create_app
+from tests.clock import service_morning
 
 pytestmark = pytest.mark.skipif(
     shutil.which("pcscd") is None or shutil.which("ippeveprinter") is None,
@@ -47,7 +48,7 @@ HOPPERS = {3: (10, 200), 4: (100, 200), 5: (500, 50)}  # as in sim/whole.py's ki
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from sim.whole import WholeSim
 
-    with WholeSim(tmp_path_factory.mktemp("devmgr") / "sim") as whole:
+    with WholeSim(tmp_path_factory.mktemp("devmgr") / "sim", clock=service_morning()) as whole:
         yield whole
 
 

@@ -15,6 +15,7 @@ from documents.trust import load_trust
 from documents.verify import verify_file
 from sim.scripts.runner import Result, run_on
 from sim.whole import WholeSim
+from tests.clock import service_morning
 
 pytestmark = pytest.mark.skipif(
     shutil.which("pcscd") is None or shutil.which("ippeveprinter") is None,
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WholeSim]:
-    with WholeSim(tmp_path_factory.mktemp("sim")) as s:
+    with WholeSim(tmp_path_factory.mktemp("sim"), clock=service_morning()) as s:
         yield s
 
 

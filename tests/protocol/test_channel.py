@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protocol import link_codec as lc
+from tests.fuzzing import examples
 from tests.protocol.channel_harness import Side, Wire
 
 
@@ -195,7 +196,7 @@ actions = st.lists(
 )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(actions)
 def test_faults_never_lose_duplicate_reorder_or_corrupt(script: list[tuple]) -> None:  # type: ignore[type-arg]
     w = up_wire()

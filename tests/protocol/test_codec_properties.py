@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protocol import link_codec as lc
+from tests.fuzzing import examples
 
 frames = st.builds(
     lc.Frame,
@@ -56,7 +57,7 @@ def test_any_single_bit_flip_is_rejected(frame: lc.Frame, where: int, bit: int) 
     assert len(items) == 1 and isinstance(items[0], lc.DecodeError)
 
 
-@settings(max_examples=60)
+@settings(max_examples=examples(60))
 @given(
     st.lists(st.tuples(frames, st.binary(max_size=20)), min_size=1, max_size=8),
     st.integers(1, 64),

@@ -14,6 +14,7 @@ from host.session.demo import feed as feed_step
 from host.session.machine import SessionMachine
 from host.session.pin import Pin
 from host.session.states import LEFT_BEHIND, RESTING, State
+from tests.fuzzing import examples
 
 NAMES = [m.name for o in demo_menu().offers for m in o.members]
 
@@ -89,7 +90,7 @@ events: st.SearchStrategy[Step] = st.one_of(
 )
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(events, max_size=60), st.booleans())
 def test_any_event_sequence_keeps_the_machine_defined(steps: list[Step], start: bool) -> None:
     m = SessionMachine(OPEN_TIME)
@@ -130,7 +131,7 @@ def test_any_event_sequence_keeps_the_machine_defined(steps: list[Step], start: 
             assert m.held_yen == 0
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.lists(events, max_size=40))
 def test_cancel_or_walk_away_always_reaches_rest(steps: list[Step]) -> None:
     """From anywhere, the citizen leaving (cancel, timeouts, refunds, items taken) ends at
