@@ -11,8 +11,9 @@ moved to one instant that has bitten, or could bite, a kiosk that reads the wron
 
 The shift is an offset from the real clock (`FAKETIME=+Ns`), the same for every process the
 run starts, so the center, the kiosk and the simulators keep agreeing; monotonic clocks are
-left alone (Python's timed waits use them). Each instant is the next one after the real
-clock, so certificates made during the run are valid from then on.
+left alone (Python's timed waits use them; `tools/faketime/sitecustomize.py` says why).
+Each instant is the next one after the real clock, so certificates made during the run are
+valid from then on.
 
 Prints a line per instant and, last, one JSON object: ``instants`` (each with its ``rc``,
 ``passed``, ``failed`` and ``wall_s``) and ``failed`` (the instants that did not pass). Exit
@@ -80,7 +81,9 @@ def run_at(name: str, when: datetime, suites: list[str], workers: str) -> dict[s
     if faketime is None:
         raise SystemExit("make test-clock: faketime not found (Debian package faketime)")
     offset = int(when.timestamp() - time.time())
-    env = dict(os.environ, FAKETIME_DONT_FAKE_MONOTONIC="1")
+    site = str(ROOT / "tools" / "faketime")  # sitecustomize: time.sleep under libfaketime
+    path = os.pathsep.join(p for p in (site, os.environ.get("PYTHONPATH", "")) if p)
+    env = dict(os.environ, FAKETIME_DONT_FAKE_MONOTONIC="1", PYTHONPATH=path)
     cmd = [
         faketime, "-f", f"{offset:+d}s",
         sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
@@ -110,12 +113,20 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", choices=sorted(INSTANTS), action="append",
                     help="run this instant only (repeatable)")  # fmt: skip
-    ap.add_argument("--workers", default=os.environ.get("TEST_WORKERS", "3"))
+    ap.add_argument("--workers", default=os.environ.get("TEST_WORKERS", "2"))
     ap.add_argument("suites", nargs="*", default=SUITES)
     args = ap.parse_args(argv)
     now = datetime.now(UTC)
     names = args.only or list(INSTANTS)
-    results = [run_at(n, INSTANTS[n](now), args.suites, args.workers) for n in names]
+    # The system bus and avahi-daemon (ippeveprinter's) are the machine's, not the kiosk's:
+    # started here, on the real clock, so the runs find them up and leave them alone.
+    from sim.printer import daemons
+
+    running = daemons.ensure()
+    try:
+        results = [run_at(n, INSTANTS[n](now), args.suites, args.workers) for n in names]
+    finally:
+        running.stop()
     failed = [r["name"] for r in results if r["rc"] != 0]
     print(json.dumps({"instants": results, "failed": failed}))
     return 1 if failed else 0

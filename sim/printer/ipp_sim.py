@@ -60,7 +60,8 @@ class IppPrinterSim:
         path = self.state_dir / "engine.sh"
         root = Path(__file__).resolve().parents[2]
         path.write_text(
-            f"#!/bin/sh\nPYTHONPATH='{root}' exec '{sys.executable}' -m sim.printer.ipp_command"
+            f"#!/bin/sh\nPYTHONPATH='{root}'${{PYTHONPATH:+:$PYTHONPATH}} "
+            f"exec '{sys.executable}' -m sim.printer.ipp_command"
             ' "$@"\n', encoding="utf-8")
         path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
         return path
@@ -80,8 +81,10 @@ class IppPrinterSim:
                    KOFU_SIM_PRINTER_SIDE_S=str(self.side_seconds))
         log = (self.state_dir / "ippeveprinter.log").open("ab")
         self._proc = subprocess.Popen(
-            [exe, "-2", "-p", str(self.port), "-d", str(spool), "-f", "application/pdf",
-             "-m", "kofu-sim-a4", "-c", str(self._command()), self.name],
+            # -r off: no DNS-SD advertisement (the kiosk reaches the printer by its URI; a
+            # registration also aborts ippeveprinter when the machine's clock is shifted)
+            [exe, "-2", "-r", "off", "-p", str(self.port), "-d", str(spool),
+             "-f", "application/pdf", "-m", "kofu-sim-a4", "-c", str(self._command()), self.name],
             stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.state_dir,
             start_new_session=True,
         )

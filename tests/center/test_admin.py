@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ from sqlalchemy import select
 from center import admin_cli, models
 from center.cli import build_config
 from center.cli import main as center_main
-from center.clock import JST
+from center.clock import JST, Clock
 from center.config import CenterConfig
 from center.db import make_engine, migrate, session_factory
 from center.demo import LONG_ADDRESS
@@ -171,3 +171,24 @@ def test_center_help(capsys: pytest.CaptureFixture[str]) -> None:
         center_main(["--help"])
     assert exc.value.code == 0
     assert "--workers" in capsys.readouterr().out
+
+
+def test_ledger_today_is_the_centers_day_not_the_machines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A center started with `--clock` (a simulation at the next opening) records its clock in
+    its state; `admin ledger` without `--date` reads the day that center writes."""
+    st = tmp_path / "st"
+    assert admin(st, "init", capsys=capsys)[0] == 0
+    ahead = Clock.starting_at(Clock().now() + timedelta(days=3, hours=12))
+    ahead.save(st)
+    assert (st / "clock.json").stat().st_mode & 0o077 == 0
+    asked: list[date] = []
+    monkeypatch.setattr(admin_cli.admin_ops, "ledger_csv",
+                        lambda db, muni, day: asked.append(day) or "")  # fmt: skip
+    assert admin(st, "ledger", "--municipality", "999100", capsys=capsys)[0] == 0
+    assert asked == [ahead.today()] and ahead.today() != Clock().today()
+    # no recorded clock: the machine's
+    (st / "clock.json").unlink()
+    assert admin(st, "ledger", "--municipality", "999100", capsys=capsys)[0] == 0
+    assert asked[-1] == Clock().today()
