@@ -28,6 +28,10 @@ SCENARIOS = [
 ]
 
 
+# keep the caller's path too (`make test-clock` puts its sitecustomize there)
+PYTHONPATH = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+
+
 def run_host(
     sim: CashSim, journal: Path, fee: int, timeout: float, crash_at: int, when: str
 ) -> int:
@@ -54,7 +58,7 @@ def run_host(
         text=True,
         timeout=60,
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *PYTHONPATH])},
     )
     if proc.returncode == -signal.SIGKILL:
         return -1
