@@ -209,7 +209,12 @@ MUNICIPALITIES = (
 
 def _birth(today: date, r: DemoResident) -> date:
     if r.label == "turning15":
-        return today.replace(year=today.year - 15)
+        # the youngest resident who is 15 today: born 15 years ago to the day, or on 28
+        # February when today is 29 February and that year had none
+        try:
+            return today.replace(year=today.year - 15)
+        except ValueError:
+            return today.replace(year=today.year - 15, day=28)
     return today - timedelta(days=r.age_days)
 
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -94,3 +94,13 @@ def test_one_off_maintenance_window() -> None:
     w = Window(starts_at=_jst(2026, 6, 15, 1, 0), ends_at=_jst(2026, 6, 15, 12, 0))
     assert service_refusal(_jst(2026, 6, 15, 11, 59), "06:30", "23:00", [w]) is Reason.MAINTENANCE
     assert service_refusal(_jst(2026, 6, 15, 12, 0), "06:30", "23:00", [w]) is None
+
+
+@pytest.mark.parametrize("today", [date(2028, 2, 29), date(2026, 12, 8), date(2027, 1, 3)])
+def test_the_demo_resident_turning_fifteen_is_fifteen_on_any_day(today: date) -> None:
+    from center.demo import RESIDENTS, _birth
+
+    person = next(r for r in RESIDENTS if r.label == "turning15")
+    birth = _birth(today, person)
+    assert age_on(birth, today) == 15
+    assert age_on(birth, today - timedelta(days=1)) == 14 or today == date(2028, 2, 29)
