@@ -28,11 +28,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every Hypothesis test ``property`` (``make fuzz`` runs ``-m property``) and every
     test of the pcscd group ``pcsc``; run that group first: it is the longest, so a parallel
     run starts it at once and fits the other directories beside it."""
-    items.sort(key=lambda item: group_of(item.nodeid) != "pcsc")  # stable
+    pcsc = {item.nodeid for item in items if group_of(item.nodeid) == "pcsc"}
+    items.sort(key=lambda item: item.nodeid not in pcsc)  # stable
     for item in items:
         if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
             item.add_marker(pytest.mark.property)
-        if group_of(item.nodeid) == "pcsc":
+        if item.nodeid in pcsc:
             item.add_marker(pytest.mark.pcsc)
 
 

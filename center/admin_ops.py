@@ -167,12 +167,11 @@ def _date(row: dict[str, str], key: str) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
-def import_residents(
-    db: DbSession, muni_code: str, text: str, today: date | None = None
-) -> list[RowReport]:
+def import_residents(db: DbSession, muni_code: str, text: str, today: date) -> list[RowReport]:
     """Import residents; each row is checked against the character limits and reported.
     A row over a limit is still imported (it is the resident register), but that resident
-    will be refused at the kiosk; a malformed row is rejected and nothing of it is stored."""
+    will be refused at the kiosk; a malformed row is rejected and nothing of it is stored.
+    ``today`` (the center's) is the data's as-of date when a row has none."""
     if db.get(models.Municipality, muni_code) is None:
         raise ValueError(f"unknown municipality {muni_code}")
     reader = csv.DictReader(io.StringIO(text))
@@ -186,7 +185,6 @@ def import_residents(
             select(models.Household).where(models.Household.municipality_code == muni_code)
         )
     }
-    today = today or datetime.now(JST).date()  # the data's as-of date when a row has none
     for n, row in enumerate(reader, start=1):
         try:
             birth = _date(row, "birth_date")
