@@ -96,12 +96,11 @@ class DeskPayment:
         payment = self._payment
         if payment is not None and payment.state in (PaymentState.COLLECTING, PaymentState.PAID):
             return payment.cancel()
-        # The fee was captured and the center did not issue: pay it back as its own payout.
-        tx = f"refund-{payment.tx if payment else 'none'}"[:32]
-        self.desk.journal.append("tx_open", tx=tx, amount=amount)
-        back = Payment(self.desk, tx, amount)
-        back.paid = amount
-        return back._settle(amount, purpose="refund")
+        if payment is None:
+            raise CashUnavailable("no payment to refund")
+        # The fee was captured and the center did not issue: the desk gives it back as a
+        # refund transaction of its own, taken out of the fees.
+        return self.desk.refund_fee(payment.tx, amount)
 
     async def refund(self, amount_yen: int) -> E.RefundDone:
         await self.stop()

@@ -203,6 +203,32 @@ class CashDesk:
         self.current.update_inhibits()
         return self.current
 
+    def refund_fee(self, tx: str, amount: int) -> Settlement:
+        """Give back ``amount`` of the fee ``tx`` captured (the center did not issue what it
+        paid for), as a transaction of its own: ``fee_refunded`` moves that money out of the
+        fees, then it is paid out in coins (or owed on a voucher). Once per transaction, and
+        never more than was captured."""
+        paid = self.journal.balance(tx)
+        rtx = f"refund-{tx}"[:32]
+        if paid.fee_captured <= 0:
+            raise PaymentError(f"transaction {tx} has no captured fee to refund")
+        if any(True for _ in self.journal.entries(rtx)):
+            raise PaymentError(f"the fee of transaction {tx} was already refunded")
+        if not 0 < amount <= paid.fee_captured:
+            raise PaymentError(f"cannot refund {amount} yen of a {paid.fee_captured} yen fee")
+        opened = next(e for e in self.journal.entries(tx) if e.kind == "tx_open")
+        self.journal.append(
+            "tx_open",
+            tx=rtx,
+            amount=amount,
+            municipality=opened.detail.get("municipality"),
+            refunds=tx,
+        )
+        self.journal.append("fee_refunded", tx=rtx, amount=amount, refunds=tx)
+        back = Payment(self, rtx, amount)
+        back.paid = amount
+        return back._settle(amount, purpose="refund")
+
     def poll(self) -> None:
         """Poll the money-taking devices once and route what they report."""
         current = self.current

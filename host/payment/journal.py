@@ -8,6 +8,10 @@ Kinds and their ``amount`` (yen):
 - ``credit`` — money taken in (device, event counter).
 - ``bill_stack`` — intent: the host asked the validator to stack a bill (amount = its value).
 - ``fee_captured`` — the fee became the municipality's.
+- ``fee_refunded`` — a captured fee went back to the citizen (the center did not issue): the
+  first entry of a refund transaction of its own (detail ``refunds``: the paying one), which
+  then pays it out as ``refund_paid``. It counts against the fees, so the municipality is
+  never credited for what it did not issue and the refund transaction balances.
 - ``dispense`` — intent: a hopper was told to pay (amount = coins' value, counter = the
   hopper's event counter before).
 - ``change_paid`` / ``refund_paid`` — coins that came out (change, or money given back).
@@ -67,6 +71,7 @@ KINDS = frozenset(
         "credit",
         "bill_stack",
         "fee_captured",
+        "fee_refunded",
         "dispense",
         "change_paid",
         "refund_paid",
@@ -325,6 +330,8 @@ class Journal:
                 b.money_in += e.amount
             elif e.kind == "fee_captured":
                 b.fee_captured += e.amount
+            elif e.kind == "fee_refunded":
+                b.fee_captured -= e.amount
             elif e.kind in ("change_paid", "refund_paid"):
                 b.paid_out += e.amount
             elif e.kind == "change_owed":

@@ -53,6 +53,9 @@ def build_report(journal: Journal) -> CashReport:
         elif e.kind == "fee_captured" and e.tx:
             m = municipality.get(e.tx, "unknown")
             report.fees_by_municipality[m] = report.fees_by_municipality.get(m, 0) + e.amount
+        elif e.kind == "fee_refunded" and e.tx:
+            m = municipality.get(e.tx, "unknown")
+            report.fees_by_municipality[m] = report.fees_by_municipality.get(m, 0) - e.amount
         elif e.kind == "voucher":
             no = e.detail.get("voucher")
             state = prints.get(str(no), "unprinted")
@@ -267,6 +270,8 @@ def build_day_report(journal: Journal, day: date) -> dict[str, Any]:
             _add(faults, e.device or "unknown", 1)
         elif e.kind == "fee_captured":
             fees_captured += e.amount
+        elif e.kind == "fee_refunded":
+            fees_captured -= e.amount
         elif e.kind == "refund_paid":
             refunds_yen += e.amount
             refund_tx.add(e.tx or "")
