@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.chromium import launch
+from tests.chromium import launch, start_playwright
 from tests.e2e.harness import Kiosk, SimProcess, Sims
 
 # What the e2e tests share across modules (the running `kofu sim`, Playwright and its
@@ -59,9 +59,7 @@ def main_sim(sims: Sims) -> SimProcess:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    pw = sync_playwright().start()
+    pw = start_playwright()
     try:
         b = launch(pw)
     except BaseException:

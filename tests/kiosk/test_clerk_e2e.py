@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 from PIL import Image, ImageChops
 
-from tests.chromium import CHROMIUM, launch
+from tests.chromium import CHROMIUM, launch, playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -110,7 +110,7 @@ def dev_state(url: str) -> Any:
 
 
 def test_a_clerks_shift_on_the_real_screen(kofu_sim: tuple[str, Path]) -> None:
-    from playwright.sync_api import Page, sync_playwright
+    from playwright.sync_api import Page
 
     url, state = kofu_sim
     receipts = state / "receipts"
@@ -119,7 +119,7 @@ def test_a_clerks_shift_on_the_real_screen(kofu_sim: tuple[str, Path]) -> None:
     place_card(url)
     panel(url, "remove_card")
 
-    with sync_playwright() as pw:
+    with playwright() as pw:
         browser = launch(pw)
         try:
             ctx = browser.new_context(

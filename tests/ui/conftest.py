@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.chromium import CHROMIUM, launch
+from tests.chromium import CHROMIUM, launch, playwright
 
 # Loopback only: never through a proxy configured in the environment.
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -113,9 +113,7 @@ class Browsers:
 def browser() -> Iterator[Browsers]:
     if not os.path.exists(CHROMIUM):
         pytest.skip("Debian chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
+    with playwright() as pw:
         browsers = Browsers(pw)
         try:
             yield browsers
