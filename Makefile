@@ -22,6 +22,7 @@ test: bootstrap lint typecheck firmware-check pytest
 
 lint: bootstrap
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 typecheck: bootstrap
 	$(VENV)/bin/mypy --strict protocol drivers

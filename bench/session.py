@@ -23,8 +23,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from host.kiosk.config import load
-from host.kiosk.service import KioskService
 from sim.scripts.runner import Person, Result, happy_path
 from sim.whole import WholeSim
 
@@ -34,7 +32,7 @@ async def _runs(sim: WholeSim, n: int, idle_s: float) -> dict[str, Any]:
     overhead: list[float] = []
     idle_pct = 0.0
     for i in range(n):
-        service = KioskService(load(sim.config_path), clock=sim.kiosk_clock())
+        service = sim.kiosk_service()
         await service.start()
         try:
             person = Person(sim, service, Result("happy-path"))

@@ -160,6 +160,10 @@ def check_config(raw: dict[str, Any]) -> list[Finding]:
         problems.append("ui.port: a TCP port number")
     if not isinstance(ui.get("host", "127.0.0.1"), str):
         problems.append("ui.host: an address to listen on (127.0.0.1: the screen is local)")
+    if "sim_panel" in ui:
+        problems.append("ui.sim_panel: the kiosk serves no simulation panel; remove the key")
+    if raw.get("voice", {}).get("backend") == "sim":
+        problems.append('voice.backend: "real" or "none" (a simulation records its own)')
     if problems:
         return [Finding("config.tables", FAIL, "; ".join(problems), "fix kiosk.toml"), *extra]
     return [Finding("config.tables", OK, "every table is well-formed"), *extra]

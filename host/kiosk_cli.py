@@ -26,6 +26,7 @@ async def serve(config: Path) -> int:
 
     from host.kiosk.routes import add_service_routes
     from host.kiosk.service import KioskService
+    from host.ui.screen_token import ScreenTokenError, load_or_create
     from host.ui.server import create_app
 
     cfg = load(config)
@@ -35,7 +36,13 @@ async def serve(config: Path) -> int:
         loop.add_signal_handler(sig, stop.set)
     service = KioskService(cfg)
     kiosk = await service.start()
-    app = create_app(kiosk, sim=cfg.ui.sim_panel)
+    try:
+        token = load_or_create(cfg.screen_token_path)
+    except (ScreenTokenError, OSError) as exc:
+        print(f"kofu kiosk: screen token: {exc}", file=sys.stderr, flush=True)
+        await service.stop()
+        return 2
+    app = create_app(kiosk, token)
     app.router.lifespan_context = _no_lifespan
     add_service_routes(app, service)
     server = uvicorn.Server(
@@ -48,7 +55,8 @@ async def serve(config: Path) -> int:
         if task.done():
             return 1
         port = server.servers[0].sockets[0].getsockname()[1]
-        print(f"kofu kiosk: screen http://{cfg.ui.host}:{port}/", flush=True)
+        print(f"kofu kiosk: screen http://{cfg.ui.host}:{port}/ (its page presents the token"
+              f" in {cfg.screen_token_path})", flush=True)  # fmt: skip
         service.notifier.ready(service.board.summary())  # systemd: the screen serves
         await stop.wait()
     finally:
@@ -60,7 +68,14 @@ async def serve(config: Path) -> int:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="kofu kiosk", description=__doc__)
+    if argv[:1] == ["clerk-pin"]:  # `kofu kiosk clerk-pin --id c01`: a clerk's kiosk.toml entry
+        from host.kiosk.clerk_auth import clerk_pin_main
+
+        return clerk_pin_main(argv[1:])
+    parser = argparse.ArgumentParser(
+        prog="kofu kiosk", description=__doc__, epilog="kofu kiosk clerk-pin --id ID: the"
+        " [[kiosk.clerks]] entry of a clerk's PIN (salted scrypt hash)",
+    )  # fmt: skip
     parser.add_argument("--config", type=Path, default=Path("kiosk.toml"))
     parser.add_argument("--check", action="store_true", help="only validate the config")
     parser.add_argument("-v", "--verbose", action="store_true")

@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import contextlib
 import faulthandler
-import hashlib
 import json
 import shutil
 import signal
@@ -28,7 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from host.coproc import CoprocDriver
+from host.kiosk.clerk_auth import hash_pin
 from host.session.hours import TOKYO, is_open, next_opening
+from host.session.pin import ClerkPin
 
 # Which demo resident (center/demo.py) each card persona's certificate is registered for.
 PERSONA_RESIDENTS = {
@@ -51,7 +52,8 @@ PERSONA_RESIDENTS = {
     "gaiji-pending": "gaiji",
     "not-registered": "unregistered",
 }
-SIM_CLERK_PIN = "9999"  # the simulated kiosk's clerk PIN (never a real kiosk's)
+SIM_CLERK_PIN = "246810"  # the simulated kiosk's clerk PIN (never a real kiosk's)
+SIM_CLERK_ID = "sim-clerk"
 CARD_SLOT = 0  # vpcd slot 0 (the test suite's card tests use slot 1)
 DEFAULT_STATE = Path(".sim-state")
 
@@ -219,7 +221,10 @@ class WholeSim:
         tables: dict[str, dict[str, Any]] = {
             "kiosk": {
                 "spool_dir": str(self.state / "spool"),
-                "clerk_pin_sha256": hashlib.sha256(SIM_CLERK_PIN.encode()).hexdigest(),
+                # [[kiosk.clerks]]: hashed afresh (new salt) at each start
+                "clerks": [
+                    {"id": SIM_CLERK_ID, "pin_hash": hash_pin(ClerkPin.from_text(SIM_CLERK_PIN))}
+                ],
             },
             "session": {"timeouts": self.timeouts} if self.timeouts else {},
             "cash": {
@@ -252,8 +257,12 @@ class WholeSim:
                 "retries": 1,
                 "timeout_s": 5,
             },
-            "ui": {"host": "127.0.0.1", "port": self.ui_port, "sim_panel": True},
-            "voice": {"backend": "sim"},  # recorded, listed on GET /sim/voice
+            "ui": {
+                "host": "127.0.0.1",
+                "port": self.ui_port,
+                "token_file": str(self.state / "screen-token"),
+            },
+            "voice": {"backend": "none"},  # the service gets a recorder: kiosk_service()
         }
         self.config_path.write_text(dump_toml(tables), encoding="utf-8")
 
@@ -301,6 +310,20 @@ class WholeSim:
 
         return running_from(self.clock)
 
+    def kiosk_service(self, cfg: Any = None, clock: Any = None) -> Any:
+        """A kiosk service on this simulation (not started): its config (default: the one
+        written here), its clock (default: the simulation's), the voice recorded
+        (`sim/voice.py`, ``GET /sim/voice``)."""
+        from host.kiosk.config import load
+        from host.kiosk.service import KioskService
+        from sim.voice import RecordingVoice
+
+        return KioskService(
+            cfg if cfg is not None else load(self.config_path),
+            clock=clock if clock is not None else self.kiosk_clock(),
+            voice=RecordingVoice(),
+        )
+
     def stop(self) -> None:
         self.stack.close()
 
@@ -317,16 +340,19 @@ async def serve(sim: WholeSim, stop: asyncio.Event) -> None:
 
     from host.kiosk.config import load
     from host.kiosk.routes import add_service_routes
-    from host.kiosk.service import KioskService
     from host.kiosk_cli import _no_lifespan
+    from host.ui.screen_token import load_or_create
     from host.ui.server import create_app
     from sim.panel.routes import add_panel
+    from sim.screen.dev_routes import add_dev_routes
 
     cfg = load(sim.config_path)
-    service = KioskService(cfg, clock=sim.kiosk_clock())
+    service = sim.kiosk_service(cfg)
     kiosk = await service.start()
-    app = create_app(kiosk, sim=True)
+    token = load_or_create(cfg.screen_token_path)
+    app = create_app(kiosk, token)
     app.router.lifespan_context = _no_lifespan
+    add_dev_routes(app, kiosk)
     add_panel(app, sim, service)
     add_service_routes(app, service)
     server = uvicorn.Server(
@@ -337,8 +363,9 @@ async def serve(sim: WholeSim, stop: asyncio.Event) -> None:
         while not server.started:
             await asyncio.sleep(0.05)
         port = server.servers[0].sockets[0].getsockname()[1]
-        print(f"kofu sim: kiosk screen http://127.0.0.1:{port}/", flush=True)
-        print(f"kofu sim: sim control panel http://127.0.0.1:{port}/sim/panel", flush=True)
+        print(f"kofu sim: kiosk screen http://127.0.0.1:{port}/#token={token}", flush=True)
+        print(f"kofu sim: sim control panel http://127.0.0.1:{port}/sim/panel#token={token}",
+              flush=True)  # fmt: skip
         print(f"kofu sim: config {sim.config_path}; Ctrl-C to stop", flush=True)
         last = ""
         while not stop.is_set():

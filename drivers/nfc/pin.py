@@ -17,7 +17,7 @@ PIN_LENGTH = 4
 class Pin:
     __slots__ = ("_digits", "_wiped")
 
-    def __init__(self, digits: str | bytes | bytearray) -> None:
+    def __init__(self, digits: str | bytes | bytearray | memoryview) -> None:
         # Built code point by code point: no intermediate immutable bytes copy of the digits.
         if isinstance(digits, str):
             raw = bytearray(ord(c) if ord(c) < 0x80 else 0x3F for c in digits)

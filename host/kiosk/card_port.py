@@ -34,12 +34,10 @@ T = TypeVar("T")
 
 def driver_pin(pin: SessionPin) -> DriverPin:
     """Move the digits into the driver's Pin; the session's Pin is wiped here."""
-    buf = bytearray(pin.reveal())
     try:
-        return DriverPin(buf)
+        # straight from the session's buffer into the driver's: no immutable copy on the way
+        return pin.use(DriverPin)
     finally:
-        for i in range(len(buf)):
-            buf[i] = 0
         pin.wipe()
 
 

@@ -6,6 +6,10 @@ only moves on once it is durable: a power cut before the write loses nothing (th
 still shows the figures, the clerk confirms again), one after the write cannot double it
 (the collection names the journal seq it covers, and a second one for it is refused).
 Blocking work (SQLite, IPP, ESC/POS) runs on a worker thread of its own.
+
+Who did it: refills and collections carry the signed-in clerk's id in their own journal
+entry, and every clerk operation and sign-out is an entry of kind ``clerk`` (`audit`, from
+the session's ``ClerkAudit``); sign-ins are journaled by `clerk_auth.ClerkAuth`.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ T = TypeVar("T")
 
 # Record fields that are journal columns or would clash with them get their own names.
 _RENAMED = {"kind": "certificate", "tx": "session_tx", "amount": "yen", "counter": "n"}
+_AUDIT_RENAMED = {**_RENAMED, "device": "device_name", "event": "what", "clerk": "clerk_field"}
 
 
 class ClerkDesk:
@@ -174,10 +179,10 @@ class ClerkDesk:
 
     # --- refill and collection ------------------------------------------------------------
 
-    async def refill(self, hopper: str, coins: int) -> Mapping[str, object]:
-        return await self._run(self.do_refill, hopper, coins)
+    async def refill(self, hopper: str, coins: int, clerk: str = "") -> Mapping[str, object]:
+        return await self._run(self.do_refill, hopper, coins, clerk)
 
-    def do_refill(self, hopper: str, coins: int) -> dict[str, Any]:
+    def do_refill(self, hopper: str, coins: int, clerk: str = "") -> dict[str, Any]:
         found = next((h for h in self.desk.devices.hoppers if h.name == hopper), None)
         if found is None:
             raise ClerkError("refill_hopper")
@@ -186,16 +191,16 @@ class ClerkDesk:
         if self.desk.inventory.get(hopper, 0) + coins > self.desk.config.hopper_capacity:
             raise ClerkError("refill_over_capacity")
         try:
-            self.desk.refill(hopper, coins)  # journaled, then counted
+            self.desk.refill(hopper, coins, clerk=clerk)  # journaled, then counted
         except PaymentError:
             raise ClerkError("refill_hopper") from None
         log.info("refill %s coins=%d", hopper, coins)
         return {"hopper": hopper, "coins": coins, "yen": coins * found.value}
 
-    async def collect(self, through_seq: int) -> Mapping[str, object]:
-        return await self._run(self.do_collect, through_seq)
+    async def collect(self, through_seq: int, clerk: str = "") -> Mapping[str, object]:
+        return await self._run(self.do_collect, through_seq, clerk)
 
-    def do_collect(self, through_seq: int) -> dict[str, Any]:
+    def do_collect(self, through_seq: int, clerk: str = "") -> dict[str, Any]:
         if through_seq > self.journal.last_seq():
             raise ClerkError("collect_changed")
         box = cash_box(self.journal, through_seq)
@@ -210,6 +215,7 @@ class ClerkDesk:
                 box.total,
                 coins={str(v): n for v, n in box.coins.items()},
                 bills={str(v): n for v, n in box.bills.items()},
+                **({"clerk": clerk} if clerk else {}),
             )
         except AlreadyCollected:
             raise ClerkError("collect_already_done") from None
@@ -262,6 +268,16 @@ class ClerkDesk:
             event=record.event,
             **detail,
         )
+
+    # --- audit ----------------------------------------------------------------------------
+
+    async def audit(self, event: str, clerk: str, fields: Mapping[str, str | int]) -> None:
+        await self._run(self.do_audit, event, clerk, fields)
+
+    def do_audit(self, event: str, clerk: str, fields: Mapping[str, str | int]) -> None:
+        detail: dict[str, Any] = {_AUDIT_RENAMED.get(k, k): v for k, v in fields.items()}
+        self.journal.append("clerk", event=event, clerk=clerk, **detail)
+        log.info("clerk %s %s %s", clerk or "-", event, fields.get("op", ""))
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

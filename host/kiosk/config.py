@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from host.kiosk.clerk_auth import Clerk, ClerkConfigError, parse_clerks
 from host.payment.config import CashConfig
 from host.payment.config import ConfigError as CashConfigError
 from host.session.config import ConfigError as SessionConfigError
@@ -26,7 +27,7 @@ TABLES = (
     "session", "cash", "card", "printer", "receipt", "coproc", "center", "ui", "kiosk",
     "health", "voice",
 )  # fmt: skip
-VOICE_BACKENDS = ("real", "sim", "none")
+VOICE_BACKENDS = ("real", "none")
 
 
 class KioskConfigError(ValueError):
@@ -72,7 +73,9 @@ class CenterConfig:
 class UiConfig:
     host: str = "127.0.0.1"
     port: int = 8080
-    sim_panel: bool = False  # the /dev/* endpoints: never on a real kiosk
+    # The screen token (`host/ui/screen_token.py`): made there when missing. None: next to the
+    # spool dir's parent (the kiosk's state).
+    token_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,7 @@ class KioskConfig:
     center: CenterConfig
     ui: UiConfig
     spool_dir: Path
-    clerk_pin_sha256: str = ""
+    clerks: tuple[Clerk, ...] = ()  # [[kiosk.clerks]]: id and salted scrypt hash of the PIN
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
     health: HealthConfig = field(default_factory=HealthConfig)
     voice: str = "real"
@@ -103,6 +106,10 @@ class KioskConfig:
     @property
     def journal_path(self) -> Path:
         return self.cash_journal or self.spool_dir.parent / "cash-journal.db"
+
+    @property
+    def screen_token_path(self) -> Path:
+        return self.ui.token_file or self.journal_path.parent / "screen-token"
 
 
 def _table(raw: dict[str, Any], name: str) -> dict[str, Any]:
@@ -224,7 +231,16 @@ def parse(
     port = ui_t.get("port", 8080)
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise KioskConfigError("ui.port: an integer from 0 to 65535")
-    ui = UiConfig(_str(ui_t, "ui", "host", "127.0.0.1"), port, bool(ui_t.get("sim_panel", False)))
+    if "sim_panel" in ui_t:
+        raise KioskConfigError(
+            "ui.sim_panel: the kiosk service serves no simulation panel"
+            " (`kofu sim` brings its own); remove the key"
+        )
+    unknown_ui = sorted(set(ui_t) - {"host", "port", "token_file"})
+    if unknown_ui:
+        raise KioskConfigError(f"ui.{unknown_ui[0]}: unknown key")
+    token_file = _path(ui_t, "ui", "token_file", base) if "token_file" in ui_t else None
+    ui = UiConfig(_str(ui_t, "ui", "host", "127.0.0.1"), port, token_file)
     k_t = raw.get("kiosk", {})
     if not isinstance(k_t, dict):
         raise KioskConfigError("[kiosk]: a table")
@@ -235,9 +251,16 @@ def parse(
         spool = Path(env["KOFU_SPOOL_DIR"])
     if env.get("KOFU_CASH_JOURNAL"):
         journal = Path(env["KOFU_CASH_JOURNAL"])
-    clerk = k_t.get("clerk_pin_sha256", "")
-    if not isinstance(clerk, str):
-        raise KioskConfigError("kiosk.clerk_pin_sha256: a hex string")
+    if "clerk_pin_sha256" in k_t:
+        raise KioskConfigError(
+            "kiosk.clerk_pin_sha256: no longer read (one 4-digit PIN as an unsalted SHA-256 is"
+            " reversed in milliseconds); give each clerk a [[kiosk.clerks]] entry with id and"
+            " pin_hash instead, made by `kofu kiosk clerk-pin --id ID` (6 to 12 digits)"
+        )
+    try:
+        clerk = parse_clerks(k_t.get("clerks", []))
+    except ClerkConfigError as exc:
+        raise KioskConfigError(str(exc)) from None
     return KioskConfig(
         session, cash, card, printer, receipt, coproc, center, ui, spool, clerk, raw,
         _health(raw), _voice(raw), journal,

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
@@ -30,7 +28,6 @@ from host.payment.journal import Journal
 from host.session import events as E
 from host.session.hours import TOKYO
 from host.session.machine import SessionMachine
-from host.session.pin import Pin
 from host.session.ports import EventSource, VoicePort
 from host.session.runner import PortExecutor, Ports
 from host.session.states import LEFT_BEHIND, RESTING
@@ -38,6 +35,7 @@ from host.ui.server import Kiosk
 
 from .card_port import ReaderCard
 from .center_client import CenterClient
+from .clerk_auth import ClerkAuth
 from .clerk_port import ClerkDesk
 from .config import KioskConfig
 from .coproc_port import CoprocPort
@@ -63,18 +61,6 @@ log = logging.getLogger("kofu.kiosk")
 # reprint.
 SESSION_OVER = RESTING | LEFT_BEHIND
 
-class ClerkPin:
-    """ClerkAuthPort: the clerk PIN's SHA-256 from kiosk.toml (never the digits)."""
-
-    def __init__(self, sha256_hex: str) -> None:
-        self.expected = sha256_hex.lower()
-
-    async def check(self, pin: Pin) -> bool:
-        if not self.expected:
-            return False
-        digest = hashlib.sha256(pin.reveal()).hexdigest()
-        return hmac.compare_digest(digest, self.expected)
-
 
 def tokyo_now() -> datetime:
     return datetime.now(TOKYO)
@@ -86,12 +72,14 @@ class KioskService:
         cfg: KioskConfig,
         clock: Callable[[], datetime] | None = None,
         notifier: Notifier | None = None,
+        voice: VoicePort | None = None,
     ) -> None:
         self.cfg = cfg
         self.clock = clock or tokyo_now
         self.board = HealthBoard(on_change=self._health_changed, clock=self.clock)
         self.notifier = notifier or Notifier()
-        self.voice: VoicePort = make_voice(cfg.voice)
+        # ``voice``: a simulation's recorder (`sim/voice.py`); a kiosk's comes from its config
+        self.voice: VoicePort = voice if voice is not None else make_voice(cfg.voice)
         self._tasks: list[asyncio.Task[None]] = []
         self._report_now = asyncio.Event()
         self.kiosk: Kiosk | None = None
@@ -102,6 +90,7 @@ class KioskService:
         self.printers: KioskPrinters | None = None
         self.coproc: CoprocDriver | None = None
         self.clerk_desk: ClerkDesk | None = None
+        self.clerk_auth: ClerkAuth | None = None
         self.manager: DeviceManager | None = None
         self.cash: CashUnit | None = None
         self.wipes = 0  # sessions whose card and center session were released
@@ -153,9 +142,13 @@ class KioskService:
             lambda: self.desk, self.printers, lambda: self.health,
             a4_uri=cfg.printer.uri, journal=Journal(cfg.journal_path, clock=self._epoch),
         )  # fmt: skip
+        # Sign-ins and the lockout on the kiosk's clock, journaled on a connection of their own.
+        self.clerk_auth = ClerkAuth(
+            cfg.clerks, Journal(cfg.journal_path, clock=self._epoch), clock=self._epoch
+        )
         ports = Ports(
             self.card, self.center, self.payment, self.printers, coproc_port,
-            ClerkPin(cfg.clerk_pin_sha256), self.clerk_desk,
+            self.clerk_auth, self.clerk_desk,
         )  # fmt: skip
         self.kiosk = Kiosk(
             self._new_machine,
@@ -259,6 +252,8 @@ class KioskService:
             await self.center.aclose()
         if self.clerk_desk is not None:
             self.clerk_desk.close()
+        if self.clerk_auth is not None:
+            self.clerk_auth.close()
         if self.payment is not None:
             self.payment.close()
         if self.printers is not None:

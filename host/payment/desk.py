@@ -111,12 +111,16 @@ class CashDesk:
         for hopper in self.devices.hoppers:
             self.inventory[hopper.name] = loaded.get(hopper.name, 0) + moved.get(hopper.name, 0)
 
-    def refill(self, hopper_name: str, coins: int) -> None:
-        """The clerk loaded ``coins`` more into a hopper (journaled; no transaction)."""
+    def refill(self, hopper_name: str, coins: int, clerk: str = "") -> None:
+        """The clerk loaded ``coins`` more into a hopper (journaled; no transaction).
+        ``clerk``: who (clerk mode's signed-in id), journaled with it."""
         hopper = next((h for h in self.devices.hoppers if h.name == hopper_name), None)
         if hopper is None or coins <= 0:
             raise PaymentError(f"cannot refill {hopper_name!r} with {coins} coins")
-        self.journal.append("refill", device=hopper_name, amount=coins * hopper.value, coins=coins)
+        who: dict[str, Any] = {"clerk": clerk} if clerk else {}
+        self.journal.append(
+            "refill", device=hopper_name, amount=coins * hopper.value, coins=coins, **who
+        )
         self.inventory[hopper_name] = self.inventory.get(hopper_name, 0) + coins
 
     def available(self) -> dict[int, int]:

@@ -18,10 +18,18 @@ Kinds and their ``amount`` (yen):
 - ``change_owed`` — money the kiosk still owes; ``voucher`` — the refund voucher for it.
 - ``device_event`` — a device event with its counter (rejects, resets), no money.
 - ``device_fault`` — something the operator must see.
-- ``refill`` — coins the clerk loaded into a hopper (no transaction).
+- ``refill`` — coins the clerk loaded into a hopper (no transaction); detail ``clerk``: who,
+  when done in clerk mode.
 - ``collection`` — the clerk emptied the coin cash box and the bill stacker: amount = their
   total, detail ``through`` (every credit up to that journal seq is collected), ``coins`` and
-  ``bills`` (value -> count). Written once per ``through``: a repeated confirm is refused.
+  ``bills`` (value -> count), ``clerk`` (who, in clerk mode). Written once per ``through``: a
+  repeated confirm is refused.
+- ``clerk`` — clerk mode's audit trail, no money: detail ``event`` = ``signin`` (``clerk``: the
+  id from kiosk.toml), ``signin_failed`` (``failures`` in a row), ``lockout`` (``failures``,
+  ``seconds``, ``until``: epoch seconds of the kiosk's clock), ``op`` (``clerk``, ``op``:
+  refill, collect, report, print_report, reprint, with its codes and counts), ``op_failed``
+  (``clerk``, ``op``, ``error``), ``signout`` (``clerk``, ``reason``: exit or timeout). Never
+  a PIN. The sign-in lockout is restored from these entries at start.
 - ``session`` — a session fact for the daily report (detail ``event``: session_start,
   cancelled, timeout, issued, printed, print_failed, reprinted, device_fault; with codes,
   counts and yen only), no money.
@@ -84,6 +92,7 @@ KINDS = frozenset(
         "session",
         "slip_printed",
         "slip_failed",
+        "clerk",
     }
 )
 
@@ -224,6 +233,19 @@ class Journal:
             "SELECT MAX(json_extract(detail, '$.through')) FROM entries WHERE kind = 'collection'"
         ).fetchone()
         return None if row is None or row[0] is None else int(row[0])
+
+    def last_event(self, kind: str, events: tuple[str, ...]) -> Entry | None:
+        """The latest entry of ``kind`` whose detail ``event`` is one of ``events``."""
+        marks = ", ".join("?" for _ in events)
+        row = self._db.execute(
+            "SELECT seq, ts, tx, kind, amount, device, counter, detail FROM entries"
+            f" WHERE kind = ? AND json_extract(detail, '$.event') IN ({marks})"
+            " ORDER BY seq DESC LIMIT 1",
+            (kind, *events),
+        ).fetchone()
+        if row is None:
+            return None
+        return Entry(row[0], row[1], row[2], row[3], row[4], row[5], row[6], json.loads(row[7]))
 
     def last_seq(self) -> int:
         row = self._db.execute("SELECT MAX(seq) FROM entries").fetchone()

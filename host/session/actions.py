@@ -10,7 +10,7 @@ from typing import Any
 from documents.model import CertificateType, JuminhyoOption
 
 from .events import IssuedDocument
-from .pin import Pin
+from .pin import ClerkPin, Pin
 
 
 class VoicePrompt(StrEnum):
@@ -205,7 +205,9 @@ class Reprint(Action):
 
 @dataclass(frozen=True)
 class CheckClerkPin(Action):
-    pin: Pin
+    """Answer ClerkPinChecked: which clerk's PIN it is (or none; or locked out)."""
+
+    pin: ClerkPin
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,7 @@ class RefillHopper(Action):
 
     hopper: str
     coins: int
+    clerk: str = ""  # the signed-in clerk's id, journaled with the refill
 
 
 @dataclass(frozen=True)
@@ -227,6 +230,7 @@ class CollectCash(Action):
     Confirming the same collection twice is refused, never counted twice."""
 
     through_seq: int
+    clerk: str = ""  # the signed-in clerk's id, journaled with the collection
 
 
 @dataclass(frozen=True)
@@ -263,3 +267,14 @@ class Record(Log):
     only lets the port read which municipality issued (never their content)."""
 
     documents: tuple[IssuedDocument, ...] = field(default=(), repr=False)
+
+
+@dataclass(frozen=True)
+class ClerkAudit(Action):
+    """A clerk's doing for the audit trail, journaled by the clerk port (kind ``clerk``) with
+    the signed-in clerk's id: an operation's outcome (refill, collect, report, print_report,
+    reprint) or the sign-out. Codes, counts and amounts only: never a PIN."""
+
+    event: str
+    clerk: str
+    fields: Mapping[str, str | int] = field(default_factory=dict)

@@ -1,8 +1,9 @@
-"""What the clerk's screens hold while clerk mode is open: the last device status the clerk
-port read, the daily report shown, and which operation is waiting for the port.
+"""What the clerk's screens hold while clerk mode is open: who is signed in (the clerk's id
+from kiosk.toml, for the audit trail and the center), the last device status the clerk port
+read, the daily report shown, and which operation is waiting for the port.
 
-Nothing here is personal: device codes, coin counts, amounts, certificate counts. It is
-cleared when clerk mode ends.
+Nothing here is personal: a staff id, device codes, coin counts, amounts, certificate counts.
+It is cleared when clerk mode ends.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 @dataclass
 class ClerkData:
+    clerk_id: str = ""  # who signed in (kiosk.toml `[[kiosk.clerks]] id`)
     status: Mapping[str, Any] = field(default_factory=dict)
     report: Mapping[str, Any] = field(default_factory=dict)
     day: str = ""  # the report's day; empty = today
@@ -24,7 +26,7 @@ class ClerkData:
 
     def clear(self) -> None:
         self.status, self.report = {}, {}
-        self.day = self.busy = self.done = ""
+        self.clerk_id = self.day = self.busy = self.done = ""
         self.reading = False
         self.done_yen = 0
 

@@ -16,7 +16,7 @@ from . import actions as A
 from . import events as E
 from .hours import TOKYO
 from .machine import SessionMachine
-from .pin import Pin
+from .pin import ClerkPin, Pin
 from .states import State
 
 TIMEOUT: Literal["timeout"] = "timeout"
@@ -103,7 +103,7 @@ def path_to(state: State) -> list[Step]:
     prefix = {s: [step for _, step in main[: i + 1]] for i, (s, _) in enumerate(main)}
     clerk: list[Step] = [
         E.ClerkRequested(),
-        E.ClerkPinEntered(Pin(b"0000")),
+        E.ClerkPinEntered(ClerkPin(b"000000")),
         E.ClerkPinChecked(True),
     ]
     extra: dict[State, tuple[State, list[Step]]] = {
@@ -117,7 +117,10 @@ def path_to(state: State) -> list[Step]:
         State.OUT_OF_SERVICE: (State.IDLE, [E.DeviceHealth(E.Device.PRINTER, False)]),
         State.CLOSED: (State.IDLE, [E.Tick(CLOSED_TIME)]),
         State.CLERK_PIN: (State.IDLE, [E.ClerkRequested()]),
-        State.CLERK_CHECK: (State.IDLE, [E.ClerkRequested(), E.ClerkPinEntered(Pin(b"0000"))]),
+        State.CLERK_CHECK: (
+            State.IDLE,
+            [E.ClerkRequested(), E.ClerkPinEntered(ClerkPin(b"000000"))],
+        ),
         State.CLERK: (State.IDLE, clerk),
         State.CLERK_REFILL: (State.IDLE, [*clerk, E.ClerkMenu("refill")]),
         State.CLERK_COLLECT: (State.IDLE, [*clerk, E.ClerkMenu("collect")]),

@@ -15,7 +15,7 @@ from typing import ClassVar
 
 from documents.model import CertificateType, JuminhyoOption
 
-from .pin import Pin
+from .pin import ClerkPin, Pin
 
 
 class Device(StrEnum):
@@ -152,7 +152,7 @@ class ClerkRequested(ScreenEvent):
 
 @dataclass(frozen=True)
 class ClerkPinEntered(ScreenEvent):
-    pin: Pin
+    pin: ClerkPin
 
 
 @dataclass(frozen=True)
@@ -386,7 +386,13 @@ class DeviceHealth(Event):
 
 @dataclass(frozen=True)
 class ClerkPinChecked(Event):
+    """The clerk port's answer: ``ok`` with the clerk's id from kiosk.toml (who is signed in,
+    for the audit), or refused; ``locked`` when sign-in is locked after repeated wrong PINs
+    (a PIN entered while locked is refused unchecked)."""
+
     ok: bool
+    clerk: str = ""
+    locked: bool = False
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from . import events as E
 from .clerk import ClerkData
 from .data import SessionData
 from .hours import MaintenanceWindow, is_open
+from .pin import ClerkPin, Pin
 from .states import CLERK_MENU, DEFAULT_TIMEOUTS, RESTING, State
 from .table import TABLE, Row
 
@@ -288,6 +289,9 @@ class SessionMachine:
         if s is State.PIN or s is State.PIN_CHECK:
             v["tries_left"] = d.tries_left
             v["pin_error"] = d.pin_error
+            v["pin_min"] = v["pin_max"] = Pin.LENGTH
+        elif s is State.CLERK_PIN:
+            v["pin_min"], v["pin_max"] = ClerkPin.MIN_LENGTH, ClerkPin.MAX_LENGTH
         elif s is State.AUTHENTICATING:
             v["auth_step"] = d.auth_step
         elif s is State.CERTIFICATE and d.menu is not None:

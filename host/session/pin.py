@@ -3,38 +3,73 @@
 The card engineer owns the card-side PIN type; this one exists so that the session can carry
 the digits from the screen to the card port without a ``str`` copy that cannot be wiped, and
 so that no repr, log line, state dump or exception ever shows them.
+
+:class:`Pin` is the card's PIN (exactly 4 digits); :class:`ClerkPin` a clerk's (6 to 12
+digits), checked by the kiosk against the salted hashes of kiosk.toml.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+P = TypeVar("P", bound="Pin")
+
 
 class PinFormatError(ValueError):
-    """The entered PIN is not 4 ASCII digits. The message never contains the digits."""
+    """The entered PIN is not the right number of ASCII digits. The message never contains
+    the digits."""
 
 
 class Pin:
     __slots__ = ("_buf",)
 
     LENGTH = 4
+    MIN_LENGTH = LENGTH
+    MAX_LENGTH = LENGTH
 
     def __init__(self, digits: bytes | bytearray) -> None:
         buf = bytearray(digits)
-        if len(buf) != self.LENGTH or not all(0x30 <= b <= 0x39 for b in buf):
-            length = len(buf)
+        length = len(buf)
+        if not (self.MIN_LENGTH <= length <= self.MAX_LENGTH) or not all(
+            0x30 <= b <= 0x39 for b in buf
+        ):
             for i in range(length):
                 buf[i] = 0
-            raise PinFormatError(f"PIN must be {self.LENGTH} digits (got {length} characters)")
+            raise PinFormatError(f"{self.describe()} (got {length} characters)")
         self._buf = buf
 
     @classmethod
-    def from_text(cls, text: str) -> Pin:
+    def describe(cls) -> str:
+        if cls.MIN_LENGTH == cls.MAX_LENGTH:
+            return f"PIN must be {cls.MIN_LENGTH} digits"
+        return f"PIN must be {cls.MIN_LENGTH} to {cls.MAX_LENGTH} digits"
+
+    @classmethod
+    def from_text(cls: type[P], text: str) -> P:
         return cls(text.encode("ascii", errors="replace"))
 
-    def reveal(self) -> bytes:
-        """The digits, for the one call that sends them to the card. Raises once wiped."""
+    def use(self, fn: Callable[[memoryview], T]) -> T:
+        """``fn(digits)`` on a read-only view of the buffer itself (no copy is made), released
+        when ``fn`` returns: for a hash function that takes any bytes-like object."""
         if not self._buf:
             raise ValueError("PIN already wiped")
-        return bytes(self._buf)
+        with memoryview(self._buf) as view:
+            readonly = view.toreadonly()
+            try:
+                return fn(readonly)
+            finally:
+                readonly.release()
+
+    def move(self: P) -> P:
+        """A new holder of these digits (the same buffer, not a copy); this one is left wiped.
+        For handing the PIN to a worker that wipes it when done, whatever the caller does."""
+        if not self._buf:
+            raise ValueError("PIN already wiped")
+        moved = object.__new__(type(self))
+        moved._buf, self._buf = self._buf, bytearray()
+        return moved
 
     @property
     def wiped(self) -> bool:
@@ -46,7 +81,7 @@ class Pin:
         self._buf.clear()
 
     def __repr__(self) -> str:
-        return "Pin(****)" if self._buf else "Pin(wiped)"
+        return f"{type(self).__name__}({'****' if self._buf else 'wiped'})"
 
     __str__ = __repr__
 
@@ -59,3 +94,19 @@ class Pin:
 
     def __reduce__(self) -> tuple[object, ...]:
         raise TypeError("a PIN cannot be pickled")
+
+    def __del__(self) -> None:
+        buf = getattr(self, "_buf", None)
+        if buf:
+            for i in range(len(buf)):
+                buf[i] = 0
+
+
+class ClerkPin(Pin):
+    """A clerk's PIN: 6 to 12 digits (a 4-digit one is reversed from its hash in
+    milliseconds). Same guarantees as :class:`Pin`: a wipeable bytearray, never shown."""
+
+    __slots__ = ()
+
+    MIN_LENGTH = 6
+    MAX_LENGTH = 12

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from . import events as E
 from .actions import AlarmPattern, Guide, Order, Receipt, Record, VoicePrompt
-from .pin import Pin
+from .pin import ClerkPin, Pin
 
 
 class PortError(Exception):
@@ -52,7 +52,7 @@ class CardPort(EventSource, Protocol):
     async def wait_for_card(self) -> E.CardInserted | E.CardRejected: ...
 
     async def verify_pin(self, pin: Pin) -> E.PinAccepted | E.PinWrong | E.CardBlocked:
-        """Send ``pin.reveal()`` to the card; the runner wipes ``pin`` afterwards."""
+        """Send the PIN (``pin.use``) to the card; the runner wipes ``pin`` afterwards."""
         ...
 
     async def sign(self, challenge: bytes) -> E.ChallengeSigned: ...
@@ -124,8 +124,15 @@ class ScreenPort(Protocol):
     async def show(self, screen: str, data: dict[str, object]) -> None: ...
 
 
+class ClerkLocked(PortError):
+    """Clerk sign-in is locked after repeated wrong PINs: the PIN was not even checked."""
+
+
 class ClerkAuthPort(Protocol):
-    async def check(self, pin: Pin) -> bool: ...
+    async def check(self, pin: ClerkPin) -> str | None:
+        """The id of the clerk whose PIN this is, or None (a wrong PIN). Raises ClerkLocked
+        while sign-in is locked. Never keeps the digits."""
+        ...
 
 
 class ClerkError(PortError):
@@ -144,12 +151,16 @@ class ClerkDeskPort(Protocol):
 
     async def status(self) -> Mapping[str, object]: ...
 
-    async def refill(self, hopper: str, coins: int) -> Mapping[str, object]: ...
+    async def refill(self, hopper: str, coins: int, clerk: str = "") -> Mapping[str, object]: ...
 
-    async def collect(self, through_seq: int) -> Mapping[str, object]: ...
+    async def collect(self, through_seq: int, clerk: str = "") -> Mapping[str, object]: ...
 
     async def report(self, day: str) -> Mapping[str, object]: ...
 
     async def print_report(self, day: str) -> None: ...
 
     async def record(self, record: Record) -> None: ...
+
+    async def audit(self, event: str, clerk: str, fields: Mapping[str, str | int]) -> None:
+        """A clerk's doing, journaled with the clerk's id (kind ``clerk``)."""
+        ...

@@ -2,9 +2,9 @@
 
 Timers, the screen, voice, logging and the spool wipe are handled here; device and center
 actions go to an :class:`Executor`. :class:`PortExecutor` calls the real ports (drivers and
-the center client behind the Protocols of :mod:`host.session.ports`); in simulation mode the
-UI server uses :class:`RecordingExecutor`, which only records, and device and center events
-are injected from outside.
+the center client behind the Protocols of :mod:`host.session.ports`); the screen simulator
+(`sim/screen`) brings an executor that only records, with device and center events injected
+from outside.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from . import actions as A
 from . import events as E
 from .erase import SpoolError, erase_spool
 from .machine import SessionMachine
+from .pin import ClerkPin
 from .ports import (
     CardFailure,
     CardPort,
@@ -31,6 +32,7 @@ from .ports import (
     ClerkAuthPort,
     ClerkDeskPort,
     ClerkError,
+    ClerkLocked,
     CoprocessorPort,
     EventSource,
     PaymentPort,
@@ -45,20 +47,6 @@ log = logging.getLogger("kofu.session")
 
 class Executor(Protocol):
     async def execute(self, action: A.Action) -> list[E.Event]: ...
-
-
-class RecordingExecutor:
-    """Records device/center actions; results are injected by whoever drives the session."""
-
-    def __init__(self) -> None:
-        self.actions: list[A.Action] = []
-
-    async def execute(self, action: A.Action) -> list[E.Event]:
-        for pin_action in (A.VerifyPin, A.CheckClerkPin):
-            if isinstance(action, pin_action):
-                action.pin.wipe()
-        self.actions.append(action)
-        return []
 
 
 @dataclass
@@ -125,10 +113,7 @@ class PortExecutor:
                 case A.SetGuide(guide=guide, on=on):
                     await p.coprocessor.set_guide(guide, on)
                 case A.CheckClerkPin(pin=pin):
-                    try:
-                        return [E.ClerkPinChecked(await p.clerk.check(pin))]
-                    finally:
-                        pin.wipe()
+                    return [await self._clerk_pin(p.clerk, pin)]
                 case A.Record() if p.desk is not None:
                     await p.desk.record(action)
                 case _ if p.desk is not None:
@@ -144,6 +129,20 @@ class PortExecutor:
         return []
 
     @staticmethod
+    async def _clerk_pin(clerk: ClerkAuthPort, pin: ClerkPin) -> E.ClerkPinChecked:
+        try:
+            who = await clerk.check(pin)
+        except ClerkLocked:
+            return E.ClerkPinChecked(False, locked=True)
+        except Exception as exc:
+            # e.g. the audit journal cannot be written: no sign-in that is not on record
+            log.error("clerk sign-in check failed: %s", type(exc).__name__)
+            return E.ClerkPinChecked(False)
+        finally:
+            pin.wipe()
+        return E.ClerkPinChecked(who is not None, clerk=who or "")
+
+    @staticmethod
     async def _clerk(desk: ClerkDeskPort, action: A.Action) -> list[E.Event]:
         op = ""
         try:
@@ -151,12 +150,13 @@ class PortExecutor:
                 case A.ReadClerkStatus():
                     op = "status"
                     return [E.ClerkStatusRead(await desk.status())]
-                case A.RefillHopper(hopper=hopper, coins=coins):
+                case A.RefillHopper(hopper=hopper, coins=coins, clerk=clerk):
                     op = "refill"
-                    return [E.ClerkDone(op, True, data=await desk.refill(hopper, coins))]
-                case A.CollectCash(through_seq=through):
+                    data = await desk.refill(hopper, coins, clerk=clerk)
+                    return [E.ClerkDone(op, True, data=data)]
+                case A.CollectCash(through_seq=through, clerk=clerk):
                     op = "collect"
-                    return [E.ClerkDone(op, True, data=await desk.collect(through))]
+                    return [E.ClerkDone(op, True, data=await desk.collect(through, clerk=clerk))]
                 case A.BuildReport(day=day):
                     op = "report"
                     return [E.ClerkDone(op, True, data=await desk.report(day))]
@@ -164,6 +164,8 @@ class PortExecutor:
                     op = "print_report"
                     await desk.print_report(day)
                     return [E.ClerkDone(op, True)]
+                case A.ClerkAudit(event=event, clerk=clerk, fields=fields):
+                    await desk.audit(event, clerk, fields)
         except ClerkError as exc:
             return [E.ClerkDone(op, False, exc.key)] if op else []
         except Exception as exc:
@@ -200,6 +202,7 @@ LANES: dict[type[A.Action], str] = {
     A.BuildReport: "desk",
     A.PrintReport: "desk",
     A.Record: "desk",
+    A.ClerkAudit: "desk",
 }
 
 

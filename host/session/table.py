@@ -508,17 +508,30 @@ def clerk_pin_entered(m: SessionMachine, ev: E.ClerkPinEntered) -> State:
 
 
 def clerk_pin_checked(m: SessionMachine, ev: E.ClerkPinChecked) -> State:
-    m.emit(A.Log("clerk_login", {"ok": int(ev.ok)}))
+    # The clerk port has journaled the sign-in, the failure or the lockout by now.
+    m.emit(A.Log("clerk_login", {"ok": int(ev.ok), "locked": int(ev.locked)}))
+    if ev.locked:
+        m.reject_input("clerk_locked")
+        return State.CLERK_PIN
     if not ev.ok:
+        m.reject_input("clerk_pin_wrong")
         return State.CLERK_PIN
     m.clerk.clear()
+    m.clerk.clerk_id = ev.clerk
     read_status(m)
     return State.CLERK
+
+
+def audit(m: SessionMachine, event: str, **fields: str | int) -> None:
+    """A clerk's doing for the journal's audit trail, with who is signed in. Emitted before
+    the operation's own action: both go to the clerk port in order."""
+    m.emit(A.ClerkAudit(event, m.clerk.clerk_id, fields))
 
 
 def clerk_reprint(m: SessionMachine, ev: E.ClerkReprint) -> State:
     if not m.pending_reprint:
         return m.reject_input("nothing_to_reprint")
+    audit(m, "op", op="reprint", documents=len(m.pending_reprint))
     m.emit(A.Reprint(m.pending_reprint))
     m.emit(A.Log("clerk_reprint", {"documents": len(m.pending_reprint)}))
     return State.CLERK
@@ -535,6 +548,7 @@ def clerk_printed(m: SessionMachine, ev: E.Printed) -> State:
 
 def clerk_print_failed(m: SessionMachine, ev: E.PrintFailed) -> State:
     m.emit(A.Record("print_failed", {"reason": ev.reason, "documents": len(m.pending_reprint)}))
+    audit(m, "op_failed", op="reprint", error=ev.reason)
     return m.state
 
 
@@ -555,6 +569,7 @@ def clerk_menu(m: SessionMachine, ev: E.ClerkMenu) -> State:
         m.clerk.day = ""
         m.clerk.report = {}
         m.clerk.busy = "report"
+        audit(m, "op", op="report", day="")
         m.emit(A.BuildReport())
     else:
         read_status(m)
@@ -596,7 +611,8 @@ def clerk_refill(m: SessionMachine, ev: E.ClerkRefill) -> State:
         return m.reject_input("refill_over_capacity")
     m.clerk.busy = "refill"
     m.clerk.done = ""
-    m.emit(A.RefillHopper(ev.hopper, ev.coins))
+    audit(m, "op", op="refill", hopper=ev.hopper, coins=ev.coins)
+    m.emit(A.RefillHopper(ev.hopper, ev.coins, clerk=m.clerk.clerk_id))
     return State.CLERK_REFILL
 
 
@@ -608,7 +624,8 @@ def clerk_collect(m: SessionMachine, ev: E.ClerkCollect) -> State:
     if not m.clerk.expected_total():
         return m.reject_input("nothing_to_collect")
     m.clerk.busy = "collect"
-    m.emit(A.CollectCash(ev.through_seq))
+    audit(m, "op", op="collect", through=ev.through_seq)
+    m.emit(A.CollectCash(ev.through_seq, clerk=m.clerk.clerk_id))
     return State.CLERK_COLLECT
 
 
@@ -620,6 +637,7 @@ def clerk_report_day(m: SessionMachine, ev: E.ClerkReportDay) -> State:
     m.clerk.day = ev.day
     m.clerk.busy = "report"
     m.clerk.done = ""
+    audit(m, "op", op="report", day=ev.day)
     m.emit(A.BuildReport(ev.day))
     return State.CLERK_REPORT
 
@@ -629,6 +647,7 @@ def clerk_print_report(m: SessionMachine, ev: E.ClerkPrintReport) -> State:
         return m.reject_input("clerk_busy")
     m.clerk.busy = "print_report"
     m.clerk.done = ""
+    audit(m, "op", op="print_report", day=m.clerk.day)
     m.emit(A.PrintReport(m.clerk.day))
     return State.CLERK_REPORT
 
@@ -640,6 +659,8 @@ def clerk_done(m: SessionMachine, ev: E.ClerkDone) -> State:
         m.clerk.busy = ""
     m.emit(A.Log(f"clerk_{ev.op}", {"ok": int(ev.ok), "error": ev.error or "-"}))
     if not ev.ok:
+        if ev.op != "status":
+            audit(m, "op_failed", op=ev.op, error=ev.error or "clerk_failed")
         m.data.input_error = ev.error or "clerk_failed"
         return m.state
     if ev.op == "report":
@@ -659,6 +680,8 @@ def clerk_done(m: SessionMachine, ev: E.ClerkDone) -> State:
 
 def clerk_exit(m: SessionMachine, ev: Any) -> State:
     m.emit(A.Log("clerk_logout", {}))
+    if m.state in CLERK_MENU:  # signed in (not just at the PIN pad)
+        audit(m, "signout", reason="timeout" if isinstance(ev, E.Timeout) else "exit")
     m.clerk.clear()
     if m.pending_reprint:
         return State.PRINT_FAILED

@@ -1,49 +1,69 @@
 """The kiosk screen as a web app: static HTML/CSS/JS, live state over a WebSocket.
 
 The page is dumb: it renders the view the session machine announces (``Show`` actions) with
-texts from the message catalogs, and sends the citizen's touches back. In simulation mode
-(and only then) ``/dev/*`` endpoints let a test or the sim control panel inject device and
-center events, read the recorded device actions and reset the session.
+texts from the message catalogs, and sends the citizen's touches back.
+
+The WebSocket is the citizen's channel (what they see, what they touch, the PIN digits), so
+it serves exactly one page, the kiosk's own Chromium:
+- the handshake's ``Origin`` must be this server's own address (an IP literal and port as the
+  socket was reached, or ``localhost`` on loopback): a page of another site, or a DNS-rebound
+  name, is refused before anything is sent;
+- the page's first message must be ``{"type": "hello", "token": ...}`` with the screen token
+  the kiosk handed to its Chromium at start (`screen_token.py`); nothing is sent before it;
+- a newly authenticated page replaces the previous one, which is closed (Chromium reloading
+  after a crash must not find its old, half-dead socket holding the screen).
+
+Nothing here serves the simulator: its injection endpoints and panel are mounted by the
+simulation's own wiring (`sim/screen`, `sim/panel`), never by a switch of the kiosk service.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import json
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from dataclasses import fields, is_dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi import FastAPI, HTTPException, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from host import i18n
-from host.session.machine import SessionConfig, SessionMachine
+from host.session.machine import SessionMachine
 from host.session.ports import VoicePort
-from host.session.runner import Executor, RecordingExecutor, SessionRunner
+from host.session.runner import Executor, SessionRunner
 from host.session.states import State
 
-from .inject import InjectError, decode
 from .touch import PinPad, UiInputError, parse
 
 STATIC = Path(__file__).resolve().parent / "static"
-DEV = Path(__file__).resolve().parent / "dev"  # simulation panel, served only in sim mode
 log = logging.getLogger("kofu.ui")
+HELLO_TIMEOUT_S = 5.0
+CLOSE_UNAUTHORISED = 4401  # no valid token in the first message
+CLOSE_FORBIDDEN_ORIGIN = 4403
+CLOSE_REPLACED = 4409  # another authenticated page took the screen
 
 
 class ScreenHub:
-    """The session's ScreenPort: keeps the last view and pushes each new one to every page."""
+    """The session's ScreenPort: keeps the last view and pushes each new one to the page."""
 
     def __init__(self) -> None:
-        self.clients: set[WebSocket] = set()
+        self.clients: set[WebSocket] = set()  # at most one: the authenticated page
         self.last: dict[str, Any] = {}
         self.version = 0
+
+    async def take(self, socket: WebSocket) -> None:
+        """``socket`` becomes the screen's only page; the one before it is closed."""
+        previous, self.clients = self.clients, {socket}
+        for ws in previous:
+            with contextlib.suppress(Exception):
+                await ws.close(CLOSE_REPLACED)
 
     async def show(self, screen: str, data: dict[str, object]) -> None:
         self.version += 1
@@ -110,8 +130,6 @@ class Kiosk:
     async def reset(self) -> None:
         await self.stop()
         self.pad.clear()
-        if isinstance(self.executor, RecordingExecutor):
-            self.executor.actions.clear()
         self.runner = self._new_runner()
         await self.start()
 
@@ -130,18 +148,38 @@ class Kiosk:
         await self.hub.broadcast({"type": "pad", "count": self.pad.count})
 
 
-def action_summary(action: object) -> dict[str, Any]:
-    """Recorded action for /dev/actions: its type and plain scalar fields (no PIN, no bytes)."""
-    out: dict[str, Any] = {"type": type(action).__name__}
-    if is_dataclass(action):
-        for f in fields(action):
-            value = getattr(action, f.name)
-            if isinstance(value, (int, str, bool)) and f.repr:
-                out[f.name] = value
-    return out
+def origin_allowed(origin: str | None, server: tuple[str, int] | None) -> bool:
+    """The page's origin is this server as its socket was reached: ``http://<ip>:<port>``
+    (``localhost`` too when that address is loopback). A name is never trusted (DNS
+    rebinding points an attacker's name at us); a missing Origin is not a browser page."""
+    if not origin or server is None:
+        return False
+    host, port = server
+    literal = f"[{host}]" if ":" in host else host
+    allowed = {f"http://{literal}:{port}", f"https://{literal}:{port}"}
+    if host in ("127.0.0.1", "::1"):
+        allowed |= {f"http://localhost:{port}", f"https://localhost:{port}"}
+    return origin.lower() in allowed
 
 
-def create_app(kiosk: Kiosk, sim: bool = False) -> FastAPI:
+async def _hello(socket: WebSocket, token: str) -> bool:
+    """The page's first message carries the screen token (compared in constant time)."""
+    try:
+        raw = await asyncio.wait_for(socket.receive_text(), HELLO_TIMEOUT_S)
+        msg = json.loads(raw)
+    except (TimeoutError, json.JSONDecodeError, WebSocketDisconnect, KeyError, RuntimeError):
+        return False
+    offered = msg.get("token") if isinstance(msg, dict) and msg.get("type") == "hello" else None
+    if not isinstance(offered, str):
+        return False
+    return hmac.compare_digest(offered.encode(), token.encode())
+
+
+def create_app(kiosk: Kiosk, token: str) -> FastAPI:
+    """The screen's app; ``token``: what the kiosk's own page must say first (`screen_token`)."""
+    if len(token) < 16:
+        raise ValueError("the screen token is too short")
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await kiosk.start()
@@ -169,14 +207,26 @@ def create_app(kiosk: Kiosk, sim: bool = False) -> FastAPI:
 
     @app.websocket("/ws")
     async def ws(socket: WebSocket) -> None:
+        server = socket.scope.get("server")
+        if not origin_allowed(socket.headers.get("origin"), server):
+            log.warning("screen connection refused: foreign origin")
+            await socket.close(CLOSE_FORBIDDEN_ORIGIN)
+            return
         await socket.accept()
-        kiosk.hub.clients.add(socket)
+        if not await _hello(socket, token):
+            log.warning("screen connection refused: no valid screen token")
+            with contextlib.suppress(Exception):
+                await socket.close(CLOSE_UNAUTHORISED)
+            return
+        await kiosk.hub.take(socket)
         try:
             if kiosk.hub.last:
                 await socket.send_json(kiosk.hub.last)
             await socket.send_json({"type": "pad", "count": kiosk.pad.count})
             while True:
                 raw = await socket.receive_text()
+                if socket not in kiosk.hub.clients:
+                    break  # replaced by a newer page: its touches are not the citizen's
                 try:
                     await kiosk.touch(json.loads(raw))
                 except (UiInputError, json.JSONDecodeError) as exc:
@@ -188,52 +238,5 @@ def create_app(kiosk: Kiosk, sim: bool = False) -> FastAPI:
         finally:
             kiosk.hub.clients.discard(socket)
 
-    if sim:
-        _add_dev_routes(app, kiosk)
     return app
 
-
-def _add_dev_routes(app: FastAPI, kiosk: Kiosk) -> None:
-    @app.get("/dev/panel")
-    async def panel() -> FileResponse:
-        return FileResponse(DEV / "panel.html", headers={"Cache-Control": "no-store"})
-
-    @app.post("/dev/events")
-    async def inject(request: Request) -> dict[str, Any]:
-        try:
-            body = await request.json()
-        except json.JSONDecodeError:
-            raise HTTPException(400, "body is not JSON") from None
-        try:
-            event = decode(body, kiosk.runner.machine)
-        except (InjectError, ValueError) as exc:
-            raise HTTPException(422, str(exc)) from None
-        await kiosk.runner.handle(event)
-        await kiosk.runner.settle()  # so /dev/actions already lists what this event caused
-        return {"state": kiosk.state.value}
-
-    @app.get("/dev/state")
-    async def state() -> dict[str, Any]:
-        return {"dump": kiosk.runner.machine.dump(), "view": kiosk.hub.last}
-
-    @app.get("/dev/actions")
-    async def actions() -> list[dict[str, Any]]:
-        ex = kiosk.executor
-        recorded = ex.actions if isinstance(ex, RecordingExecutor) else []
-        return [action_summary(a) for a in recorded]
-
-    @app.post("/dev/reset")
-    async def reset() -> dict[str, Any]:
-        await kiosk.reset()
-        return {"state": kiosk.state.value}
-
-
-def sim_kiosk(
-    now: Callable[[], datetime], config: SessionConfig | None = None, ticking: bool = False
-) -> Kiosk:
-    """A kiosk whose devices are simulated by injection: device actions are only recorded."""
-    return Kiosk(
-        lambda: SessionMachine(now(), config),
-        RecordingExecutor(),
-        clock=now if ticking else None,
-    )

@@ -6,11 +6,13 @@ server keeps them in :class:`PinPad`, a bytearray zeroed as soon as the PIN is h
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from documents.model import CertificateType, JuminhyoOption
 from host.session import events as E
-from host.session.pin import Pin
+from host.session.pin import ClerkPin, Pin, PinFormatError
+
+P = TypeVar("P", bound=Pin)
 
 
 class UiInputError(ValueError):
@@ -23,33 +25,54 @@ class UiInputError(ValueError):
 
 
 class PinPad:
+    """Digits typed so far: up to 4 for the card's PIN, up to 12 for a clerk's (6 to 12)."""
+
     LENGTH = Pin.LENGTH
+    CLERK_MAX = ClerkPin.MAX_LENGTH
 
     def __init__(self) -> None:
-        self._buf = bytearray()
+        # Room for the longest PIN up front: appending never reallocates, so no stray copy
+        # of the digits is left behind in freed memory.
+        self._buf = bytearray(self.CLERK_MAX)
+        self._n = 0
 
     @property
     def count(self) -> int:
-        return len(self._buf)
+        return self._n
 
-    def press(self, digit: object) -> None:
+    def press(self, digit: object, clerk: bool = False) -> None:
         if not (isinstance(digit, str) and len(digit) == 1 and "0" <= digit <= "9"):
             raise UiInputError()
-        if len(self._buf) < self.LENGTH:
-            self._buf.append(ord(digit))
+        if self._n < (self.CLERK_MAX if clerk else self.LENGTH):
+            self._buf[self._n] = ord(digit)
+            self._n += 1
 
     def clear(self) -> None:
         for i in range(len(self._buf)):
             self._buf[i] = 0
-        self._buf.clear()
+        self._n = 0
 
     def take(self) -> Pin:
-        """The entered PIN (copied into its own wipeable buffer); the pad is cleared."""
+        """The entered card PIN (copied into its own wipeable buffer); the pad is cleared."""
+        if self._n != self.LENGTH:
+            self.clear()
+            raise UiInputError("error.pin_incomplete")
+        return self._take(Pin)
+
+    def take_clerk(self) -> ClerkPin:
+        """The entered clerk PIN, 6 to 12 digits (its own wipeable buffer); the pad is cleared."""
         try:
-            if len(self._buf) != self.LENGTH:
-                raise UiInputError("error.pin_incomplete")
-            return Pin(self._buf)
+            return self._take(ClerkPin)
+        except PinFormatError:
+            raise UiInputError("error.clerk_pin_incomplete") from None
+
+    def _take(self, kind: type[P]) -> P:
+        digits = self._buf[: self._n]
+        try:
+            return kind(digits)
         finally:
+            for i in range(len(digits)):
+                digits[i] = 0
             self.clear()
 
     def __repr__(self) -> str:
@@ -128,14 +151,15 @@ def parse(msg: object, pad: PinPad, clerk_pin: bool) -> E.Event | None:
             case "clerk_report_day":
                 return E.ClerkReportDay(_str(msg, "day"))
             case "pin_digit":
-                pad.press(msg.get("digit"))
+                pad.press(msg.get("digit"), clerk=clerk_pin)
                 return None
             case "pin_clear":
                 pad.clear()
                 return None
             case "pin_submit":
-                pin = pad.take()
-                return E.ClerkPinEntered(pin) if clerk_pin else E.PinEntered(pin)
+                if clerk_pin:
+                    return E.ClerkPinEntered(pad.take_clerk())
+                return E.PinEntered(pad.take())
     except ValueError as exc:
         if isinstance(exc, UiInputError):
             raise

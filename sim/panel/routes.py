@@ -10,6 +10,8 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse
 
+from sim.voice import RecordingVoice
+
 from .actions import ACTIONS, PanelError, act
 from .observe import observe, trust_store
 
@@ -42,6 +44,12 @@ def add_panel(app: FastAPI, sim: Any, service: Any) -> None:
     async def trust() -> dict[str, Any]:
         """The center's signing keys as a trust store for `kofu verify --trust`."""
         return await asyncio.to_thread(trust_store, sim)
+
+    @app.get("/sim/voice")
+    async def played() -> list[dict[str, Any]]:
+        """What the kiosk said so far (prompt names, in order)."""
+        voice = service.voice
+        return list(voice.played) if isinstance(voice, RecordingVoice) else []
 
     @app.post("/sim/act")
     async def do(request: Request) -> dict[str, Any]:

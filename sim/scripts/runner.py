@@ -317,7 +317,7 @@ async def run_on(sim: WholeSim, name: str, out: Path, clock: datetime | None = N
     since = time.time()
     cfg = load(sim.config_path)
     # a sim started at night runs its scripts at its pinned time
-    service = KioskService(cfg, clock=running_from(clock) if clock else sim.kiosk_clock())
+    service = sim.kiosk_service(cfg, clock=running_from(clock) if clock else None)
     await service.start()
     person = Person(sim, service, result)
     t0 = time.monotonic()

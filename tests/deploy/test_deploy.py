@@ -5,6 +5,7 @@ configuration fit together, and the sample passes the doctor's configuration che
 from __future__ import annotations
 
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -67,13 +68,22 @@ def test_kiosk_unit_structure() -> None:
 def test_screen_unit_has_the_reference_kiosk_flags() -> None:
     unit = parse_unit(UNITS / "kofu-screen.service")
     svc = dict(unit["Service"])
-    argv = svc["ExecStart"].split()
-    assert argv[0] == "/usr/bin/chromium"
+    shell = shlex.split(svc["ExecStart"])
+    assert shell[:2] == ["/bin/sh", "-c"]
+    argv = shlex.split(shell[2])
+    assert argv[:2] == ["exec", "/usr/bin/chromium"]
     for flag in REFERENCE_FLAGS:
         assert flag in argv, flag
     sample = tomllib.loads((DEPLOY / "kiosk.toml").read_text())
     ui = f"http://{sample['ui']['host']}:{sample['ui']['port']}/"
-    assert argv[-1] == ui and f"/dev/tcp/127.0.0.1/{sample['ui']['port']}" in svc["ExecStartPre"]
+    # the page presents the screen token the kiosk service writes (its fragment, not a query)
+    assert argv[-1] == f"{ui}#token=$(cat {sample['ui']['token_file']})"
+    assert f"/dev/tcp/127.0.0.1/{sample['ui']['port']}" in svc["ExecStartPre"]
+    token_dir = str(Path(sample["ui"]["token_file"]).parent)
+    kiosk = parse_unit(UNITS / "kofu-kiosk.service")
+    assert token_dir in values(kiosk, "Service", "ReadWritePaths")
+    tmpfiles = (DEPLOY / "tmpfiles.d" / "kofu.conf").read_text()
+    assert f"d {token_dir} 2750 kofu kofu-screen" in tmpfiles
     assert svc["Restart"] == "always"
     assert "kofu-screen.service" in (DEPLOY / "labwc" / "autostart").read_text()
 

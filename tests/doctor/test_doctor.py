@@ -115,6 +115,14 @@ def test_config_errors_name_the_bad_setting() -> None:
     assert missing.status == FAIL and "'printer'" in missing.detail
 
 
+def test_the_doctor_refuses_a_simulator_switch() -> None:
+    sims = {t: {"backend": "sim"} for t in doctor.DEVICE_TABLES}
+    panel = doctor.check_config({**sims, "ui": {"sim_panel": True}})[0]
+    assert panel.status == FAIL and "ui.sim_panel" in panel.detail
+    voice = doctor.check_config({**sims, "voice": {"backend": "sim"}})[0]
+    assert voice.status == FAIL and "voice.backend" in voice.detail
+
+
 def test_missing_and_broken_config_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]
                                          ) -> None:
     assert doctor.main(["--config", str(tmp_path / "none.toml"), "--json"]) == 1

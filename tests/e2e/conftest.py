@@ -96,7 +96,7 @@ def kiosk_on(
 
     def open_on(sim: SimProcess) -> Kiosk:
         page = ctx.new_page()
-        page.goto(sim.url + "/")
+        page.goto(sim.page_url)
         k = Kiosk(sim, page)
         made.append(k)
         return k

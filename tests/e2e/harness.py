@@ -25,7 +25,7 @@ from tests.clock import service_morning
 ROOT = Path(__file__).resolve().parents[2]
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 CARD_PIN = "1234"  # the virtual card's PIN (sim/card)
-CLERK_PIN = "9999"  # the simulated kiosk's clerk PIN (sim/whole.py)
+CLERK_PIN = "246810"  # the simulated kiosk's clerk PIN (sim/whole.py SIM_CLERK_PIN)
 RESTING = ("idle", "out_of_service", "closed")
 
 needs_sim = pytest.mark.skipif(
@@ -50,6 +50,7 @@ class SimProcess:
         )  # fmt: skip
         self.lines: list[str] = []
         self.url = ""
+        self.page_url = ""
         self._found = threading.Event()
         threading.Thread(target=self._pump, daemon=True).start()
 
@@ -59,7 +60,8 @@ class SimProcess:
             self.lines.append(line)
             m = re.search(r"kiosk screen (http://\S+)", line)
             if m:
-                self.url = m.group(1).rstrip("/")
+                self.page_url = m.group(1)  # the screen token in its fragment
+                self.url = self.page_url.partition("#")[0].rstrip("/")
                 self._found.set()
         self._found.set()
 

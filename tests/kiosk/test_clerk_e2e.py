@@ -32,7 +32,8 @@ from tests.chromium import CHROMIUM, launch, playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-CLERK_PIN = "9999"  # sim/whole.py SIM_CLERK_PIN
+CLERK_PIN = "246810"  # sim/whole.py SIM_CLERK_PIN
+WRONG_PIN = "135792"
 
 pytestmark = pytest.mark.skipif(
     not os.path.exists(CHROMIUM) or shutil.which("pcscd") is None,
@@ -59,7 +60,7 @@ def kofu_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pa
             lines.append(line)
             m = re.search(r"kiosk screen (http://\S+)", line)
             if m:
-                url.append(m.group(1).rstrip("/"))
+                url.append(m.group(1))  # the screen token in its fragment
                 found.set()
         found.set()
 
@@ -112,7 +113,8 @@ def dev_state(url: str) -> Any:
 def test_a_clerks_shift_on_the_real_screen(kofu_sim: tuple[str, Path]) -> None:
     from playwright.sync_api import Page
 
-    url, state = kofu_sim
+    page_url, state = kofu_sim
+    url = page_url.partition("#")[0].rstrip("/")
     receipts = state / "receipts"
     # Claim the shared vpcd slot for this sim (held until it stops), so no card of another
     # simulation on this machine shows up on our reader mid-test.
@@ -126,7 +128,7 @@ def test_a_clerks_shift_on_the_real_screen(kofu_sim: tuple[str, Path]) -> None:
                 viewport={"width": 1280, "height": 800}, has_touch=True, locale="ja-JP"
             )
             page: Page = ctx.new_page()
-            page.goto(url + "/")
+            page.goto(page_url)
 
             def on(screen: str, timeout: float = 30_000) -> None:
                 try:
@@ -162,12 +164,24 @@ def test_a_clerks_shift_on_the_real_screen(kofu_sim: tuple[str, Path]) -> None:
                 on("clerk_pin")
                 for d in CLERK_PIN:
                     tap(f"pin-key-{d}")
-                page.wait_for_selector('[data-testid="pin-dot"].filled >> nth=3')
+                page.wait_for_selector(
+                    f'[data-testid="pin-dot"].filled >> nth={len(CLERK_PIN) - 1}'
+                )
                 tap("pin-ok")
                 on("clerk")
                 page.wait_for_selector('[data-testid="dev-printer"]')
 
-            # --- from idle: status, then a refill with bad counts first ----------------------
+            # --- from idle: a wrong PIN first, then status and a refill with bad counts -----
+            on("idle")
+            tap("clerk-key")
+            on("clerk_pin")
+            for d in WRONG_PIN:
+                tap(f"pin-key-{d}")
+            page.wait_for_selector(f'[data-testid="pin-dot"].filled >> nth={len(WRONG_PIN) - 1}')
+            tap("pin-ok")
+            error_shows("店員用暗証番号が違います")
+            on("clerk_pin")
+            tap("clerk-exit")
             on("idle")
             clerk_login()
             assert "正常" in text("dev-coin_acceptor")
@@ -285,3 +299,29 @@ def test_a_clerks_shift_on_the_real_screen(kofu_sim: tuple[str, Path]) -> None:
     expected = report_image(report_slip(shown, "kofu-kiosk")).convert("L")
     slip = Image.open(slip_path).convert("L")
     assert ImageChops.difference(expected, slip.crop((0, 0, *expected.size))).getbbox() is None
+
+    # The audit trail: who signed in (the wrong PIN too), and every operation with the
+    # clerk's id; refills and collections name the clerk in their own entries. No PIN digits
+    # anywhere in the journal's files or the kiosk.toml the simulation wrote.
+    from host.payment.journal import Journal
+    from sim.whole import SIM_CLERK_ID
+
+    journal = Journal(state / "cash-journal.db")
+    try:
+        entries = list(journal.entries())
+    finally:
+        journal.close()
+    audit = [e.detail for e in entries if e.kind == "clerk"]
+    events = [d["event"] for d in audit]
+    assert events.count("signin_failed") == 1 and "lockout" not in events
+    signins = [d for d in audit if d["event"] == "signin"]
+    assert len(signins) == 3 and all(d["clerk"] == SIM_CLERK_ID for d in signins)
+    ops = {d["op"] for d in audit if d["event"] == "op" and d["clerk"] == SIM_CLERK_ID}
+    assert {"refill", "reprint", "collect", "report", "print_report"} <= ops
+    assert [d["reason"] for d in audit if d["event"] == "signout"] == ["exit"] * 3
+    (refill,) = [e for e in entries if e.kind == "refill"]
+    (collection,) = [e for e in entries if e.kind == "collection"]
+    assert refill.detail["clerk"] == collection.detail["clerk"] == SIM_CLERK_ID
+    for path in [*state.glob("cash-journal.db*"), state / "kiosk.toml"]:
+        data = path.read_bytes()
+        assert CLERK_PIN.encode() not in data and WRONG_PIN.encode() not in data, path.name

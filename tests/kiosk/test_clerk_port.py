@@ -406,3 +406,20 @@ def test_slips_show_the_kiosks_clock_not_the_machines(sink: EscposSink) -> None:
     while not sink.slips() and time.monotonic() < deadline:
         time.sleep(0.02)
     assert len(sink.slips()) == 1  # and it reached the printer
+
+
+def test_refill_and_collection_entries_name_the_signed_in_clerk(
+    clerk: ClerkDesk, desk: CashDesk, sim: CashSim
+) -> None:
+    from host.session import actions as A
+    from host.session.runner import PortExecutor
+
+    clerk.do_refill("hopper4", 10, clerk="c01")
+    pay(desk, sim, 300, coins=(100, 100, 100))
+    clerk.do_collect(clerk.read_status()["collect_through"], clerk="c01")
+    (done,) = asyncio.run(PortExecutor._clerk(clerk, A.RefillHopper("hopper3", 5, "night-2")))
+    assert isinstance(done, E.ClerkDone) and done.ok
+    entries = list(desk.journal.entries())
+    assert [e.detail["clerk"] for e in entries if e.kind == "refill"] == ["c01", "night-2"]
+    (collection,) = [e for e in entries if e.kind == "collection"]
+    assert collection.detail["clerk"] == "c01" and collection.amount == 300

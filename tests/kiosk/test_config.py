@@ -24,7 +24,6 @@ def test_example_loads_with_paths_relative_to_the_file() -> None:
     assert cfg.center.ca == EXAMPLE.parent / "tls" / "center-ca.pem"
     assert cfg.spool_dir == EXAMPLE.parent / "spool"
     assert cfg.receipt.settings["connection"] == "serial"
-    assert cfg.ui.sim_panel is False
 
 
 @pytest.mark.parametrize(
@@ -46,6 +45,21 @@ def test_bad_keys_are_named(table: str, key: str, value: object, named: str) -> 
     raw = example()
     raw[table][key] = value
     with pytest.raises(KioskConfigError, match=named.replace(".", r"\.")):
+        parse(raw, EXAMPLE.parent)
+
+
+def test_the_kiosk_service_has_no_switch_for_the_simulation_panel() -> None:
+    raw = example()
+    raw["ui"]["sim_panel"] = True
+    with pytest.raises(KioskConfigError, match=r"ui\.sim_panel: the kiosk service serves no"):
+        parse(raw, EXAMPLE.parent)
+    raw = example()
+    raw["ui"]["dev_routes"] = True
+    with pytest.raises(KioskConfigError, match=r"ui\.dev_routes: unknown key"):
+        parse(raw, EXAMPLE.parent)
+    raw = example()
+    raw["voice"] = {"backend": "sim"}
+    with pytest.raises(KioskConfigError, match=r"voice\.backend"):
         parse(raw, EXAMPLE.parent)
 
 

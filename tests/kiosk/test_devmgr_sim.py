@@ -29,11 +29,13 @@ from host.kiosk.center_client import tls_context
 from host.kiosk.config import HealthConfig, KioskConfig, load
 from host.kiosk.routes import add_service_routes
 from host.kiosk.service import KioskService
-from host.kiosk.voice_port import RecordingVoice
 from host.kiosk_cli import _no_lifespan
 from host.session.events import Device
 from host.session.states import State
 from host.ui.server import create_app
+from sim.panel.routes import add_panel
+from sim.screen.dev_routes import add_dev_routes
+from sim.voice import RecordingVoice
 from tests.clock import service_morning
 
 pytestmark = pytest.mark.skipif(
@@ -115,10 +117,12 @@ async def until(what: Callable[[], object], timeout: float = 20.0) -> None:
 
 
 @contextlib.asynccontextmanager
-async def kiosk_http(service: KioskService) -> Any:
+async def kiosk_http(service: KioskService, sim: Any) -> Any:
     assert service.kiosk is not None
-    app = create_app(service.kiosk, sim=True)
+    app = create_app(service.kiosk, "t" * 32)
     app.router.lifespan_context = _no_lifespan
+    add_dev_routes(app, service.kiosk)
+    add_panel(app, sim, service)
     add_service_routes(app, service)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://kiosk") as http:
@@ -144,8 +148,8 @@ def test_link_lost_and_back_health_endpoint_and_center_report(
 ) -> None:
     async def scenario() -> None:
         async with (
-            KioskService(config(sim, tmp_path, cash), clock=sim.kiosk_clock()) as service,
-            kiosk_http(service) as http,
+            sim.kiosk_service(config(sim, tmp_path, cash)) as service,
+            kiosk_http(service, sim) as http,
         ):
             await until(in_state(service, State.IDLE))
             r = await http.get("/health")
@@ -179,7 +183,7 @@ def test_a4_paper_out_and_printer_offline_polled_over_ipp(
     sim: Any, cash: CashPlug, tmp_path: Path
 ) -> None:
     async def scenario() -> None:
-        async with KioskService(config(sim, tmp_path, cash), clock=sim.kiosk_clock()) as service:
+        async with sim.kiosk_service(config(sim, tmp_path, cash)) as service:
             assert service.kiosk is not None
             await until(in_state(service, State.IDLE))
             await asyncio.to_thread(sim.a4.set_tray, 0)
@@ -208,7 +212,7 @@ def test_cash_ports_unplugged_then_new_devices_plugged_in(
     sim: Any, cash: CashPlug, tmp_path: Path
 ) -> None:
     async def scenario() -> None:
-        async with KioskService(config(sim, tmp_path, cash), clock=sim.kiosk_clock()) as service:
+        async with sim.kiosk_service(config(sim, tmp_path, cash)) as service:
             assert service.kiosk is not None and service.manager is not None
             await until(in_state(service, State.IDLE))
             first_desk = service.desk
@@ -239,12 +243,12 @@ def test_wipe_releases_card_and_ends_center_session_voice_recorded(
 
     async def scenario() -> None:
         async with (
-            KioskService(cfg, clock=sim.kiosk_clock()) as service,
-            kiosk_http(service) as http,
+            sim.kiosk_service(cfg) as service,
+            kiosk_http(service, sim) as http,
         ):
             assert service.card is not None and service.center is not None
             voice = service.voice
-            assert isinstance(voice, RecordingVoice)  # kofu sim's [voice] backend = "sim"
+            assert isinstance(voice, RecordingVoice)  # WholeSim.kiosk_service gives a recorder
             person = Person(sim, service, Result("wipe"))
             await person.login()
             token = service.center._token

@@ -27,10 +27,11 @@ from host.kiosk.readiness import (
     receipt_reasons,
 )
 from host.kiosk.sdnotify import Notifier, notify, watchdog_period
-from host.kiosk.voice_port import RecordingVoice, make_voice
+from host.kiosk.voice_port import make_voice
 from host.session.actions import VoicePrompt
 from host.session.events import Device
 from host.voice.player import SilentPlayer
+from sim.voice import RecordingVoice
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "kiosk.example.toml"
 
@@ -234,8 +235,7 @@ def test_sd_notify_abstract_socket_and_outside_systemd() -> None:
 
 
 def test_voice_backends() -> None:
-    rec = make_voice("sim")
-    assert isinstance(rec, RecordingVoice)
+    rec = RecordingVoice()  # the simulation's (sim/voice.py), handed to the service
     asyncio.run(rec.play(VoicePrompt.WELCOME))
     asyncio.run(rec.play(VoicePrompt.TAKE_CARD))
     assert rec.prompts() == ["welcome", "take_card"]

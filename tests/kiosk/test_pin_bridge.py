@@ -32,3 +32,25 @@ def test_invalid_pin_error_does_not_repeat_digits() -> None:
 
         Pin("12a4")
     assert "12a4" not in str(info.value)
+
+
+def test_the_digits_never_leave_a_wipeable_buffer() -> None:
+    """The session's Pin lends its own buffer (read-only, released after the call); it has no
+    call that returns the digits as an immutable ``bytes``, which no one could wipe."""
+    assert not hasattr(SessionPin, "reveal")
+    spin = SessionPin(b"5096")
+    buffer = spin._buf
+    seen: list[object] = []
+
+    def look(view: memoryview) -> None:
+        assert view.readonly and view.obj is buffer  # the buffer itself, not a copy
+        seen.append(view)
+
+    spin.use(look)
+    with pytest.raises(ValueError):  # released when the call returned
+        bytes(seen[0])  # type: ignore[call-overload]
+    dpin = driver_pin(spin)
+    assert spin.wiped and bytes(buffer) == b""
+    assert dpin.buffer() is not buffer  # the driver holds its own wipeable copy
+    dpin.wipe()
+    assert bytes(dpin._digits) == b"\0\0\0\0"

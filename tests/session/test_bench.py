@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from host.session import bench
+from bench import session_core as bench
 
 
 def test_bench_prints_one_json_line(capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,7 +12,7 @@ from host.session import actions as A
 from host.session import events as E
 from host.session.demo import machine_at
 from host.session.machine import SessionMachine
-from host.session.pin import Pin
+from host.session.pin import ClerkPin
 from host.session.states import IN_SESSION, LEFT_BEHIND, State
 
 STATUS: dict[str, Any] = {
@@ -63,7 +63,7 @@ def test_clerk_mode_is_unreachable_while_a_session_holds_data_or_money(state: St
 def test_clerk_mode_from_out_of_service_and_back_to_it() -> None:
     m, _ = machine_at(State.OUT_OF_SERVICE)
     m.handle(E.ClerkRequested())
-    m.handle(E.ClerkPinEntered(Pin(b"9999")))
+    m.handle(E.ClerkPinEntered(ClerkPin(b"999999")))
     m.handle(E.ClerkPinChecked(True))
     assert m.state is State.CLERK
     m.handle(E.ClerkExit())
@@ -74,7 +74,7 @@ def test_clerk_mode_from_out_of_service_and_back_to_it() -> None:
 
 def test_a_fault_cleared_during_clerk_mode_leaves_to_idle() -> None:
     m, _ = machine_at(State.OUT_OF_SERVICE)
-    for ev in (E.ClerkRequested(), E.ClerkPinEntered(Pin(b"1111")), E.ClerkPinChecked(True)):
+    for ev in (E.ClerkRequested(), E.ClerkPinEntered(ClerkPin(b"111111")), E.ClerkPinChecked(True)):
         m.handle(ev)
     m.handle(E.DeviceHealth(E.Device.PRINTER, True))
     assert m.state is State.CLERK and m.view()["faults"] == []
@@ -191,7 +191,7 @@ def test_refresh_is_not_activity_so_clerk_mode_still_times_out() -> None:
 
 def test_reprint_from_the_menu_shows_the_numbers_and_finishes_on_any_clerk_screen() -> None:
     m, _ = machine_at(State.PRINT_FAILED)
-    for ev in (E.ClerkRequested(), E.ClerkPinEntered(Pin(b"1111")), E.ClerkPinChecked(True)):
+    for ev in (E.ClerkRequested(), E.ClerkPinEntered(ClerkPin(b"111111")), E.ClerkPinChecked(True)):
         m.handle(ev)
     assert m.view()["reprint_numbers"] == ["DEMO-000001"]
     assert of(m.handle(E.ClerkReprint()), A.Reprint)
@@ -220,3 +220,89 @@ def test_session_facts_are_records_for_the_daily_report() -> None:
     m4, _ = machine_at(State.IDLE)
     faults = of(m4.handle(E.DeviceHealth(E.Device.PAPER, False)), A.Record)
     assert [(r.event, r.fields["device"]) for r in faults] == [("device_fault", "paper")]
+
+
+# --- per-clerk sign-in, its messages and the audit trail ----------------------------------
+
+
+def signed_in(clerk_id: str = "c01", state: State = State.IDLE) -> SessionMachine:
+    m, _ = machine_at(state)
+    m.handle(E.ClerkRequested())
+    m.handle(E.ClerkPinEntered(ClerkPin(b"246810")))
+    m.handle(E.ClerkPinChecked(True, clerk=clerk_id))
+    m.handle(E.ClerkStatusRead(STATUS))
+    return m
+
+
+def test_the_clerk_pin_screen_asks_for_6_to_12_digits() -> None:
+    m, _ = machine_at(State.CLERK_PIN)
+    view = m.view()
+    assert (view["pin_min"], view["pin_max"]) == (6, 12)
+    m, _ = machine_at(State.PIN)
+    assert (m.view()["pin_min"], m.view()["pin_max"]) == (4, 4)  # the card's stays 4
+
+
+def test_a_wrong_clerk_pin_and_a_lockout_each_say_so() -> None:
+    m, _ = machine_at(State.CLERK_CHECK)
+    m.handle(E.ClerkPinChecked(False))
+    assert m.state is State.CLERK_PIN and m.view()["input_error"] == "clerk_pin_wrong"
+    m.handle(E.ClerkPinEntered(ClerkPin(b"246810")))  # a new try clears the message
+    assert m.state is State.CLERK_CHECK and m.view()["input_error"] == ""
+    actions = m.handle(E.ClerkPinChecked(False, locked=True))
+    assert m.state is State.CLERK_PIN and m.view()["input_error"] == "clerk_locked"
+    assert not of(actions, A.ReadClerkStatus) and m.clerk.clerk_id == ""
+
+
+def test_the_signed_in_clerk_is_kept_and_named_in_every_operation() -> None:
+    m = signed_in("c01")
+    assert m.clerk.clerk_id == "c01"
+    m.handle(E.ClerkMenu("refill"))
+    actions = m.handle(E.ClerkRefill("hopper3", 10))
+    assert of(actions, A.ClerkAudit) == [
+        A.ClerkAudit("op", "c01", {"op": "refill", "hopper": "hopper3", "coins": 10})
+    ]
+    assert of(actions, A.RefillHopper) == [A.RefillHopper("hopper3", 10, clerk="c01")]
+    assert actions.index(of(actions, A.ClerkAudit)[0]) < actions.index(
+        of(actions, A.RefillHopper)[0]
+    )  # audited first, on the same lane
+    m.handle(E.ClerkDone("refill", False, "refill_over_capacity"))
+    m.handle(E.ClerkMenu("collect"))
+    m.handle(E.ClerkStatusRead(STATUS))
+    actions = m.handle(E.ClerkCollect(17))
+    assert of(actions, A.CollectCash) == [A.CollectCash(17, clerk="c01")]
+    assert of(actions, A.ClerkAudit)[0].fields == {"op": "collect", "through": 17}
+    m.handle(E.ClerkDone("collect", True, data={"yen": 500}))
+    actions = m.handle(E.ClerkMenu("report"))
+    assert of(actions, A.ClerkAudit) == [A.ClerkAudit("op", "c01", {"op": "report", "day": ""})]
+    m.handle(E.ClerkDone("report", True, data={"day": "2026-11-23"}))
+    actions = m.handle(E.ClerkPrintReport())
+    assert of(actions, A.ClerkAudit)[0].fields == {"op": "print_report", "day": ""}
+    actions = m.handle(E.ClerkDone("print_report", False, "report_print_failed"))
+    assert of(actions, A.ClerkAudit) == [
+        A.ClerkAudit("op_failed", "c01", {"op": "print_report", "error": "report_print_failed"})
+    ]
+    actions = m.handle(E.ClerkExit())
+    assert of(actions, A.ClerkAudit) == [A.ClerkAudit("signout", "c01", {"reason": "exit"})]
+    assert m.clerk.clerk_id == ""  # cleared with the rest of clerk mode
+
+
+def test_reprint_and_timeout_are_audited_with_the_clerk() -> None:
+    m = signed_in("night-2", State.PRINT_FAILED)
+    actions = m.handle(E.ClerkReprint())
+    assert of(actions, A.ClerkAudit) == [
+        A.ClerkAudit("op", "night-2", {"op": "reprint", "documents": 1})
+    ]
+    actions = m.handle(E.PrintFailed("media-jam"))
+    assert of(actions, A.ClerkAudit) == [
+        A.ClerkAudit("op_failed", "night-2", {"op": "reprint", "error": "media-jam"})
+    ]
+    actions = m.handle(E.Timeout(m.seq))
+    assert of(actions, A.ClerkAudit) == [A.ClerkAudit("signout", "night-2", {"reason": "timeout"})]
+    m, _ = machine_at(State.CLERK_PIN)  # leaving the PIN pad is no sign-out
+    assert not of(m.handle(E.ClerkExit()), A.ClerkAudit)
+
+
+def test_status_refreshes_are_not_audited() -> None:
+    m = signed_in()
+    actions = m.handle(E.ClerkRefresh())
+    assert of(actions, A.ReadClerkStatus) and not of(actions, A.ClerkAudit)

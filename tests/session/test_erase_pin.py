@@ -93,12 +93,12 @@ def test_wipe_after_print_keeps_only_the_language() -> None:
 def test_pin_is_masked_and_wiped() -> None:
     pin = Pin(b"4821")
     assert "4821" not in repr(pin) and "4821" not in str(pin) and "4821" not in f"{pin!r}"
-    assert pin.reveal() == b"4821"
+    assert pin.use(bytes) == b"4821"
     buf = pin._buf
     pin.wipe()
     assert pin.wiped and len(buf) == 0
     with pytest.raises(ValueError, match="wiped"):
-        pin.reveal()
+        pin.use(bytes)
     with pytest.raises(TypeError):
         pickle.dumps(Pin(b"1234"))
 
@@ -111,6 +111,6 @@ def test_bad_pin_format_is_a_typed_error_without_digits(bad: bytes) -> None:
 
 
 def test_pin_from_text() -> None:
-    assert Pin.from_text("0007").reveal() == b"0007"
+    assert Pin.from_text("0007").use(bytes) == b"0007"
     with pytest.raises(PinFormatError):
         Pin.from_text("00é7")

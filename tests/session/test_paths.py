@@ -21,7 +21,7 @@ from host.session.demo import (
 )
 from host.session.hours import TOKYO, MaintenanceWindow
 from host.session.machine import SessionConfig, SessionMachine
-from host.session.pin import Pin
+from host.session.pin import ClerkPin, Pin
 from host.session.states import State
 
 
@@ -264,10 +264,10 @@ def test_print_failure_then_clerk_reprint_without_a_second_fee() -> None:
     m.handle(E.Timeout(m.seq))
     assert m.state is State.PRINT_FAILED  # keeps calling for the clerk
     m.handle(E.ClerkRequested())
-    m.handle(E.ClerkPinEntered(Pin(b"0000")))
+    m.handle(E.ClerkPinEntered(ClerkPin(b"000000")))
     m.handle(E.ClerkPinChecked(False))
     assert m.state is State.CLERK_PIN
-    m.handle(E.ClerkPinEntered(Pin(b"0000")))
+    m.handle(E.ClerkPinEntered(ClerkPin(b"000000")))
     m.handle(E.ClerkPinChecked(True))
     assert m.state is State.CLERK and m.view()["reprint_pending"] == 1
     actions = m.handle(E.ClerkReprint())

@@ -12,13 +12,14 @@ from host.session import events as E
 from host.session.demo import CLOSED_TIME, OPEN_TIME, TIMEOUT, Step, demo_documents, demo_menu
 from host.session.demo import feed as feed_step
 from host.session.machine import SessionMachine
-from host.session.pin import Pin
+from host.session.pin import ClerkPin, Pin
 from host.session.states import LEFT_BEHIND, RESTING, State
 from tests.fuzzing import examples
 
 NAMES = [m.name for o in demo_menu().offers for m in o.members]
 
 pins = st.builds(lambda s: Pin(s.encode()), st.from_regex(r"\A[0-9]{4}\Z"))
+clerk_pins = st.builds(lambda s: ClerkPin(s.encode()), st.from_regex(r"\A[0-9]{6,12}\Z"))
 
 events: st.SearchStrategy[Step] = st.one_of(
     st.just(TIMEOUT),
@@ -86,7 +87,7 @@ events: st.SearchStrategy[Step] = st.one_of(
         ]
     ),
     st.builds(E.PinEntered, pins),
-    st.builds(E.ClerkPinEntered, pins),
+    st.builds(E.ClerkPinEntered, clerk_pins),
 )
 
 

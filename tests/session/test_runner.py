@@ -19,8 +19,9 @@ from host.session.demo import OPEN_TIME, demo_documents, demo_menu
 from host.session.machine import SessionConfig, SessionMachine
 from host.session.pin import Pin
 from host.session.ports import CenterDown, CenterRefusal, PrintError
-from host.session.runner import PortExecutor, Ports, RecordingExecutor, SessionRunner
+from host.session.runner import PortExecutor, Ports, SessionRunner
 from host.session.states import DEFAULT_TIMEOUTS, State
+from sim.screen.recording import RecordingExecutor
 
 T = TypeVar("T")
 
@@ -45,8 +46,8 @@ class Card:
 
     async def verify_pin(self, pin: Pin) -> E.PinAccepted | E.PinWrong | E.CardBlocked:
         self.seen.append(pin)
-        self.pins.append(pin.reveal())
-        return E.PinAccepted() if pin.reveal() == b"2468" else E.PinWrong(2)
+        self.pins.append(pin.use(bytes))
+        return E.PinAccepted() if pin.use(bytes) == b"2468" else E.PinWrong(2)
 
     async def sign(self, challenge: bytes) -> E.ChallengeSigned:
         return E.ChallengeSigned(b"cert", challenge[::-1])
@@ -143,8 +144,8 @@ class Coproc:
 
 
 class Clerk:
-    async def check(self, pin: Pin) -> bool:
-        return pin.reveal() == b"9999"
+    async def check(self, pin: Pin) -> str | None:
+        return "c01" if pin.use(bytes) == b"999999" else None
 
 
 class Screen:

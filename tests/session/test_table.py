@@ -10,7 +10,7 @@ from host.session import actions as A
 from host.session import events as E
 from host.session.demo import CLOSED_TIME, OPEN_TIME, demo_documents, demo_menu, machine_at
 from host.session.machine import SessionMachine
-from host.session.pin import Pin
+from host.session.pin import ClerkPin, Pin
 from host.session.states import (
     CANCELLABLE,
     CITIZEN_WAITING,
@@ -39,7 +39,7 @@ def sample(event_type: type[E.Event], m: SessionMachine) -> E.Event:
         E.Cancel: E.Cancel(),
         E.NoticeAcknowledged: E.NoticeAcknowledged(),
         E.ClerkRequested: E.ClerkRequested(),
-        E.ClerkPinEntered: E.ClerkPinEntered(Pin(b"0000")),
+        E.ClerkPinEntered: E.ClerkPinEntered(ClerkPin(b"000000")),
         E.ClerkReprint: E.ClerkReprint(),
         E.ClerkExit: E.ClerkExit(),
         E.ClerkMenu: E.ClerkMenu("refill"),

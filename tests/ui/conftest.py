@@ -25,8 +25,9 @@ OPEN_NOW = "2026-11-24T10:00:00+09:00"
 class SimScreen:
     """The running screen server plus helpers to inject events and read recorded actions."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
+    def __init__(self, page_url: str) -> None:
+        self.page_url = page_url  # with the screen token in its fragment
+        self.url = page_url.partition("#")[0]
 
     def _call(self, method: str, path: str, body: object | None = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
@@ -59,7 +60,7 @@ class SimScreen:
 def screen_server(*extra: str) -> Iterator[SimScreen]:
     """The screen server in simulation mode, in its own process on an ephemeral port."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "host.ui", "--sim", "--port", "0", *extra],
+        [sys.executable, "-m", "sim.screen", "--sim", "--port", "0", *extra],
         stdout=subprocess.PIPE,
         text=True,
         cwd=Path(__file__).resolve().parents[2],
@@ -131,7 +132,7 @@ def sim(sim_server: SimScreen) -> SimScreen:
 def page(browser: Browsers, sim: SimScreen) -> Iterator[Any]:
     context = browser.new_context()
     pg = context.new_page()
-    pg.goto(sim.url)
+    pg.goto(sim.page_url)
     pg.wait_for_selector('body[data-ready="1"]')
     try:
         yield pg

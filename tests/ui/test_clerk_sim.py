@@ -11,10 +11,10 @@ import pytest
 from host.session import actions as A
 from host.session import events as E
 from host.session.demo import OPEN_TIME
-from host.session.pin import Pin
+from host.session.pin import ClerkPin
 from host.session.states import State
-from host.ui.inject import InjectError, decode
-from host.ui.server import sim_kiosk
+from sim.screen.dev_routes import sim_kiosk
+from sim.screen.inject import InjectError, decode
 
 STATUS = {
     "devices": [{"device": "printer", "ok": False, "reason": "paper_out"}],
@@ -32,7 +32,7 @@ def test_clerk_actions_are_recorded_and_answers_injected() -> None:
         try:
             h = kiosk.runner.handle
             await h(E.ClerkRequested())
-            await h(E.ClerkPinEntered(Pin(b"9999")))
+            await h(E.ClerkPinEntered(ClerkPin(b"999999")))
             await h(E.ClerkPinChecked(True))
             await h(decode({"type": "ClerkStatusRead", "status": STATUS}, kiosk.runner.machine))
             await h(E.ClerkMenu("refill"))

@@ -284,9 +284,22 @@ def test_paper_out_then_clerk_reprint_without_second_fee(
     shot(page, shots, "16-print-failed")
     tap(page, "clerk-key")
     on(page, "clerk_pin")
-    enter_pin(page, "0000")
+    assert page.locator('[data-testid="pin-dot"]').count() == 6  # a clerk PIN: 6 to 12 digits
+    for d in "0000":
+        tap(page, f"pin-key-{d}")
+    page.wait_for_selector('[data-testid="pin-dot"].filled >> nth=3')
+    assert page.is_disabled('[data-testid="pin-ok"]')  # four digits are not enough
+    tap(page, "pin-clear")
+    page.wait_for_selector('[data-testid="pin-dot"].filled', state="detached")
+    enter_pin(page, "00000000")
     on(page, "clerk_check")
-    sim.inject("ClerkPinChecked", ok=True)
+    sim.inject("ClerkPinChecked", ok=False, locked=True)  # the clerk port: locked out
+    on(page, "clerk_pin")
+    page.wait_for_selector('[data-testid="error"]:not([hidden])')
+    assert "ロック" in text(page, "error")
+    enter_pin(page, "000000")
+    on(page, "clerk_check")
+    sim.inject("ClerkPinChecked", ok=True, clerk="c01")
     on(page, "clerk")
     assert "1" in text(page, "reprint-pending")
     shot(page, shots, "17-clerk")
@@ -392,7 +405,7 @@ def test_walking_away_at_the_pin_pad_escalates_until_the_card_is_taken(
     ctx = browser.new_context()
     page = ctx.new_page()
     try:
-        page.goto(fast.url)
+        page.goto(fast.page_url)
         page.wait_for_selector('body[data-ready="1"]')
         page.tap('[data-testid="start"]')
         page.tap('[data-testid="lang-ja"]')

@@ -1,18 +1,46 @@
-"""The screen server without a browser: the WebSocket protocol, catalogs, and that the
-injection endpoints exist only in simulation mode."""
+"""The screen server without a browser: the WebSocket protocol and who may speak it (the
+kiosk's own page: its Origin, the screen token, one page at a time), catalogs, and that the
+kiosk's app serves no injection endpoint (only the simulation's wiring adds them)."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from host.session.demo import OPEN_TIME
-from host.ui.server import create_app, sim_kiosk
+from host.ui.server import (
+    CLOSE_FORBIDDEN_ORIGIN,
+    CLOSE_REPLACED,
+    CLOSE_UNAUTHORISED,
+    create_app,
+    origin_allowed,
+)
+from sim.screen.dev_routes import add_dev_routes, sim_kiosk
+
+TOKEN = secrets.token_urlsafe(32)
+ORIGIN = {"origin": "http://testserver:80"}  # TestClient's server address
 
 
 def client(sim: bool) -> TestClient:
-    return TestClient(create_app(sim_kiosk(lambda: OPEN_TIME), sim=sim))
+    kiosk = sim_kiosk(lambda: OPEN_TIME)
+    app = create_app(kiosk, TOKEN)
+    if sim:
+        add_dev_routes(app, kiosk)
+    return TestClient(app)
+
+
+def screen(c: TestClient, token: str = TOKEN, headers: dict[str, str] = ORIGIN) -> Any:
+    ws = c.websocket_connect("/ws", headers=headers)
+    return ws
+
+
+def hello(ws: Any, token: str = TOKEN) -> Any:
+    ws.send_json({"type": "hello", "token": token})
+    return ws
 
 
 def next_view(ws: Any) -> dict[str, Any]:
@@ -22,7 +50,7 @@ def next_view(ws: Any) -> dict[str, Any]:
             return msg
 
 
-def test_injection_endpoints_exist_only_in_simulation() -> None:
+def test_the_kiosk_app_serves_no_injection_endpoint() -> None:
     with client(sim=False) as c:
         assert c.get("/").status_code == 200
         for method, path in (
@@ -44,6 +72,24 @@ def test_injection_endpoints_exist_only_in_simulation() -> None:
         assert c.post("/dev/events", content=b"{").status_code == 400
 
 
+def test_no_production_module_mounts_the_simulator() -> None:
+    """The injection endpoints, the recording executor and the sim voice live in sim/; no
+    module of the kiosk service imports the simulator or names them."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "host"
+    imports_sim = re.compile(r"^\s*(from|import)\s+sim(\.|\s)", re.M)
+    names = ("RecordingExecutor", "add_dev_routes", "RecordingVoice", "/dev/events")
+    offenders = [
+        str(p.relative_to(root.parent))
+        for p in root.rglob("*.py")
+        if imports_sim.search(text := p.read_text(encoding="utf-8"))
+        or any(word in text for word in names)
+    ]
+    assert offenders == []
+
+
 def test_catalog_routes() -> None:
     with client(sim=False) as c:
         assert c.get("/i18n/ja.json").json()["btn.start"] == "行政サービス"
@@ -53,7 +99,8 @@ def test_catalog_routes() -> None:
 
 
 def test_websocket_views_pad_and_errors() -> None:
-    with client(sim=True) as c, c.websocket_connect("/ws") as ws:
+    with client(sim=True) as c, screen(c) as ws:
+        hello(ws)
         assert next_view(ws)["screen"] == "idle"
         ws.send_json({"event": "start"})
         assert next_view(ws)["screen"] == "language"
@@ -79,9 +126,78 @@ def test_websocket_views_pad_and_errors() -> None:
         assert "VerifyPin" not in actions
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},  # not a browser page
+        {"origin": "http://evil.example"},
+        {"origin": "http://evil.example:80"},  # a DNS-rebound name on our port
+        {"origin": "http://testserver:8081"},
+        {"origin": "null"},
+    ],
+)
+def test_a_page_of_another_origin_gets_nothing(headers: dict[str, str]) -> None:
+    with client(sim=False) as c:
+        with pytest.raises(WebSocketDisconnect) as refused, screen(c, headers=headers) as ws:
+            hello(ws).receive_json()
+        assert refused.value.code == CLOSE_FORBIDDEN_ORIGIN
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        {"type": "hello", "token": "x" * 43},
+        {"type": "hello", "token": TOKEN[:-1]},
+        {"type": "hello"},
+        {"type": "hello", "token": 12345},
+        {"event": "start"},  # a touch before the hello
+        ["hello", TOKEN],
+    ],
+)
+def test_without_the_screen_token_nothing_is_sent_and_nothing_touched(first: object) -> None:
+    with client(sim=True) as c:
+        with pytest.raises(WebSocketDisconnect) as refused, screen(c) as ws:
+            ws.send_json(first)
+            ws.receive_json()
+        assert refused.value.code == CLOSE_UNAUTHORISED
+        assert c.get("/dev/state").json()["dump"]["state"] == "idle"
+
+
+def test_one_page_at_a_time_a_new_one_replaces_the_old() -> None:
+    """A second page (with the token: a reloaded Chromium) takes the screen; the first gets
+    no more views (and so no household names) and its touches are not taken."""
+    with client(sim=True) as c, screen(c) as first:
+        assert next_view(hello(first))["screen"] == "idle"
+        with screen(c) as second:
+            assert next_view(hello(second))["screen"] == "idle"
+            with pytest.raises(WebSocketDisconnect) as closed:
+                while True:
+                    first.receive_json()
+            assert closed.value.code == CLOSE_REPLACED
+            second.send_json({"event": "start"})
+            assert next_view(second)["screen"] == "language"
+        assert c.get("/dev/state").json()["dump"]["state"] == "language"
+
+
+def test_origin_rules() -> None:
+    assert origin_allowed("http://127.0.0.1:8080", ("127.0.0.1", 8080))
+    assert origin_allowed("http://localhost:8080", ("127.0.0.1", 8080))
+    assert origin_allowed("http://[::1]:8080", ("::1", 8080))
+    assert origin_allowed("http://192.0.2.7:8080", ("192.0.2.7", 8080))
+    assert not origin_allowed("http://localhost:8080", ("192.0.2.7", 8080))
+    assert not origin_allowed("http://kiosk.example:8080", ("192.0.2.7", 8080))
+    assert not origin_allowed(None, ("127.0.0.1", 8080))
+    assert not origin_allowed("http://127.0.0.1:8080", None)
+
+
+def test_the_app_refuses_a_short_token() -> None:
+    with pytest.raises(ValueError, match="too short"):
+        create_app(sim_kiosk(lambda: OPEN_TIME), "short")
+
+
 def test_language_list_follows_the_session_config() -> None:
     from host.session.machine import SessionConfig
 
     kiosk = sim_kiosk(lambda: OPEN_TIME, SessionConfig(languages=("ja", "en", "vi")))
-    with TestClient(create_app(kiosk)) as c:
+    with TestClient(create_app(kiosk, TOKEN)) as c:
         assert [x["code"] for x in c.get("/i18n/languages").json()] == ["ja", "en", "vi"]

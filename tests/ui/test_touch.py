@@ -8,8 +8,9 @@ from documents.model import CertificateType, JuminhyoOption
 from host.session import events as E
 from host.session.demo import OPEN_TIME
 from host.session.machine import SessionMachine
-from host.ui.inject import InjectError, decode
+from host.session.pin import ClerkPin
 from host.ui.touch import PinPad, UiInputError, parse
+from sim.screen.inject import InjectError, decode
 
 
 def test_messages_become_events() -> None:
@@ -66,12 +67,35 @@ def test_pin_pad_collects_four_digits_and_clears_after_submit() -> None:
     assert pad.count == 4  # the fifth press is ignored
     assert "7359" not in repr(pad)
     event = parse({"event": "pin_submit"}, pad, clerk_pin=False)
-    assert isinstance(event, E.PinEntered) and event.pin.reveal() == b"7359"
+    assert isinstance(event, E.PinEntered) and event.pin.use(bytes) == b"7359"
     assert pad.count == 0
-    for d in "0000":
-        pad.press(d)
+    for d in "000000":
+        parse({"event": "pin_digit", "digit": d}, pad, clerk_pin=True)
     event = parse({"event": "pin_submit"}, pad, clerk_pin=True)
     assert isinstance(event, E.ClerkPinEntered)
+
+
+def test_clerk_pin_pad_takes_6_to_12_digits_and_the_card_pin_stays_4() -> None:
+    pad = PinPad()
+    for d in "1234567890123":  # 13 presses: the 13th is ignored
+        parse({"event": "pin_digit", "digit": d}, pad, clerk_pin=True)
+    assert pad.count == 12 and "123456" not in repr(pad)
+    event = parse({"event": "pin_submit"}, pad, clerk_pin=True)
+    assert isinstance(event, E.ClerkPinEntered) and isinstance(event.pin, ClerkPin)
+    assert "1234" not in repr(event) and pad.count == 0
+    event.pin.wipe()
+    for d in "12345":  # five digits: too short for a clerk
+        parse({"event": "pin_digit", "digit": d}, pad, clerk_pin=True)
+    with pytest.raises(UiInputError) as info:
+        parse({"event": "pin_submit"}, pad, clerk_pin=True)
+    assert info.value.key == "error.clerk_pin_incomplete" and pad.count == 0
+    assert "12345" not in str(info.value)
+    for d in "123456":  # the citizen's pad stops at 4, and takes exactly 4
+        parse({"event": "pin_digit", "digit": d}, pad, clerk_pin=False)
+    assert pad.count == 4
+    event = parse({"event": "pin_submit"}, pad, clerk_pin=False)
+    assert isinstance(event, E.PinEntered) and event.pin.use(bytes) == b"1234"
+    assert not isinstance(event.pin, ClerkPin)
 
 
 def test_incomplete_pin_is_refused_and_cleared() -> None:

@@ -63,14 +63,18 @@ function yen(n) {
 }
 
 function pinPad(titleKey, v) {
+  // The card's PIN is 4 digits, a clerk's 6 to 12: the bounds come with the view
+  // (host/session/pin.py), the server's pad ignores digits beyond the maximum.
+  const min = v.pin_min || 4;
+  const max = v.pin_max || min;
   let dots = "";
-  for (let i = 0; i < 4; i++) dots += `<div class="dot ${i < S.pad ? "filled" : ""}" data-testid="pin-dot"></div>`;
+  for (let i = 0; i < Math.min(max, Math.max(min, S.pad)); i++) dots += `<div class="dot ${i < S.pad ? "filled" : ""}" data-testid="pin-dot"></div>`;
   let keys = "";
   for (const d of ["1", "2", "3", "4", "5", "6", "7", "8", "9"]) keys += rawBtn(d, { event: "pin_digit", digit: d }, "", "pin-key-" + d);
   keys += btn("btn.clear", { event: "pin_clear" }, "word", "pin-clear");
   keys += rawBtn("0", { event: "pin_digit", digit: "0" }, "", "pin-key-0");
-  keys += `<button class="primary word" data-testid="pin-ok" data-send='{"event":"pin_submit"}' ${S.pad === 4 ? "" : "disabled"}>${esc(t("btn.confirm"))}</button>`;
-  let side = `<h1>${esc(t(titleKey))}</h1><div class="dots" data-testid="pin-dots">${dots}</div>`;
+  keys += `<button class="primary word" data-testid="pin-ok" data-send='{"event":"pin_submit"}' ${S.pad >= min && S.pad <= max ? "" : "disabled"}>${esc(t("btn.confirm"))}</button>`;
+  let side = `<h1>${esc(t(titleKey))}</h1><div class="dots ${max > 4 ? "long" : ""}" data-testid="pin-dots">${dots}</div>`;
   if (v.tries_left !== undefined && v.tries_left !== null) {
     side += `<div class="tries ${v.tries_left <= 1 ? "low" : ""}" data-testid="tries-left">${esc(t("pin.tries_left", { n: v.tries_left }))}</div>`;
     side += `<p class="hint">${esc(t("pin.lock_warning"))}</p>`;
@@ -397,10 +401,17 @@ setInterval(() => {
   if (S.view && CLERK_LIVE.has(S.view.screen)) send({ event: "clerk_refresh" });
 }, 3000);
 
+// The screen token comes in the URL's fragment (never sent to a server); the kiosk only
+// talks to the page that says it first.
+const SCREEN_TOKEN = new URLSearchParams(location.hash.slice(1)).get("token") || "";
+
 function connect() {
   const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");
   S.ws = ws;
-  ws.onopen = () => $("#link").classList.remove("down");
+  ws.onopen = () => {
+    ws.send(JSON.stringify({ type: "hello", token: SCREEN_TOKEN }));
+    $("#link").classList.remove("down");
+  };
   ws.onclose = () => {
     $("#link").classList.add("down");
     setTimeout(connect, 1000);

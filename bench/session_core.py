@@ -1,4 +1,4 @@
-"""Benchmark of the session core alone: ``python -m host.session.bench [--sessions N]``.
+"""Benchmark of the session core alone: ``python -m bench.session_core [--sessions N]``.
 
 Measures what the host spends per citizen session when every device and the center answer
 at once: the machine alone (events in, actions out), and the asyncio runner executing the
@@ -18,10 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from .demo import OPEN_TIME, feed, main_path
-from .events import Timeout
-from .machine import SessionMachine
-from .runner import RecordingExecutor, SessionRunner
+from host.session.demo import OPEN_TIME, feed, main_path
+from host.session.events import Timeout
+from host.session.machine import SessionMachine
+from host.session.runner import SessionRunner
+from sim.screen.recording import RecordingExecutor
 
 
 class _NullScreen:

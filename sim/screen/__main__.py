@@ -1,13 +1,15 @@
-"""Dev server for the screen in simulation mode: ``python -m host.ui --sim``.
+"""Screen simulator: the kiosk screen with injected devices: ``python -m sim.screen --sim``.
 
-Prints ``kofu-ui: http://HOST:PORT/`` once listening (``--port 0`` picks a free port). Device
-and center events are injected through ``/dev/events``; see README.md.
+Prints ``kofu-ui: http://HOST:PORT/#token=...`` once listening (``--port 0`` picks a free
+port; the fragment is this run's screen token, which the page presents on its WebSocket).
+Device and center events are injected through ``/dev/events``; see README.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import secrets
 import socket
 from datetime import UTC, datetime
 
@@ -15,12 +17,13 @@ import uvicorn
 
 from host.session.machine import SessionConfig
 from host.session.states import DEFAULT_TIMEOUTS, State
+from host.ui.server import create_app
 
-from .server import create_app, sim_kiosk
+from .dev_routes import add_dev_routes, sim_kiosk
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m host.ui", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m sim.screen", description=__doc__.splitlines()[0])
     ap.add_argument("--sim", action="store_true", required=True, help="simulation mode")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8080)
@@ -44,7 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     timeouts = {s: t * args.timeout_scale for s, t in DEFAULT_TIMEOUTS.items()}
     config = SessionConfig(timeouts=dict[State, float](timeouts))
     kiosk = sim_kiosk(now, config, ticking=not args.now)
-    app = create_app(kiosk, sim=True)
+    token = secrets.token_urlsafe(32)
+    app = create_app(kiosk, token)
+    add_dev_routes(app, kiosk)
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -52,8 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     sock.listen(128)
     host, port = sock.getsockname()[:2]
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    print(f"kofu-ui: http://{host}:{port}/", flush=True)
-    print(f"kofu-ui panel: http://{host}:{port}/dev/panel", flush=True)
+    print(f"kofu-ui: http://{host}:{port}/#token={token}", flush=True)
+    print(f"kofu-ui panel: http://{host}:{port}/dev/panel#token={token}", flush=True)
     asyncio.run(server.serve(sockets=[sock]))
     return 0
 

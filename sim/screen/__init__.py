@@ -1,0 +1,1 @@
+"""The screen simulator (see ../README.md)."""
