@@ -167,19 +167,21 @@ def write_trust(sim: WholeSim, path: Path) -> Path:
     return path
 
 
-def _collect_outputs(sim: WholeSim, out: Path, result: Result, since: float) -> None:
-    """What this session printed (files newer than its start) lands in ``out``."""
+def _printed(sim: WholeSim) -> set[Path]:
+    return {*sim.a4.printed_dir.glob("*.pdf"), *sim.receipt.out_dir.glob("receipt-*.png")}
+
+
+def _collect_outputs(sim: WholeSim, out: Path, result: Result, before: set[Path]) -> None:
+    """What this session printed (files that were not there at its start) lands in ``out``.
+    New files, not newer ones: the file system stamps them with the machine's clock, which
+    need not be the clock the session runs by."""
     out.mkdir(parents=True, exist_ok=True)
     result.trust = write_trust(sim, out / "trust.json")
-    pdfs = sorted(
-        (p for p in sim.a4.printed_dir.glob("*.pdf") if p.stat().st_mtime >= since),
-        key=lambda p: p.stat().st_mtime,
-    )
+    new = _printed(sim) - before
+    pdfs = sorted((p for p in new if p.suffix == ".pdf"), key=lambda p: p.stat().st_mtime)
     if pdfs:
         result.pdf = Path(shutil.copy2(pdfs[-1], out / "certificate.pdf"))
-    slips = sorted(
-        p for p in sim.receipt.out_dir.glob("receipt-*.png") if p.stat().st_mtime >= since
-    )
+    slips = sorted(p for p in new if p.name.startswith("receipt-"))
     if slips:
         result.receipt = Path(shutil.copy2(slips[-1], out / "receipt.png"))
 
@@ -314,7 +316,7 @@ async def run_on(sim: WholeSim, name: str, out: Path, clock: datetime | None = N
     if name not in SCRIPTS:
         raise ScriptFailed(f"unknown script {name!r}; scripts: {', '.join(SCRIPTS)}")
     result = Result(name)
-    since = time.time()
+    before = _printed(sim)
     cfg = load(sim.config_path)
     # a sim started at night runs its scripts at its pinned time
     service = sim.kiosk_service(cfg, clock=running_from(clock) if clock else None)
@@ -328,7 +330,7 @@ async def run_on(sim: WholeSim, name: str, out: Path, clock: datetime | None = N
         await service.stop()
     result.figures["session_s"] = time.monotonic() - t0
     result.figures["waiting_s"] = person.device_wait_s
-    _collect_outputs(sim, out, result, since)
+    _collect_outputs(sim, out, result, before)
     return result
 
 
