@@ -37,7 +37,17 @@ from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKYO = ZoneInfo("Asia/Tokyo")
-SUITES = ["tests/e2e", "tests/kiosk", "tests/session", "tests/center", "tests/cash", "tests/ui"]
+# The cash suite's wire-protocol and device tests time replies on the monotonic clock, which
+# the shift leaves alone; under libfaketime's preload their millisecond timing is not the
+# machine's (a reply now and then misses its window), so only the cash tests about days,
+# slips and the journal's books run here. `make test` runs them all.
+CASH_BOOKS = [
+    "tests/cash/test_cli.py",
+    "tests/cash/test_slips.py",
+    "tests/cash/test_change_and_journal.py",
+    "tests/cash/test_refund_fee.py",
+]
+SUITES = ["tests/e2e", "tests/kiosk", "tests/session", "tests/center", *CASH_BOOKS, "tests/ui"]
 SUMMARY = re.compile(r"(\d+) (passed|failed|error|errors)\b")
 
 
