@@ -212,14 +212,14 @@ class CashDesk:
         paid for), as a transaction of its own: ``fee_refunded`` moves that money out of the
         fees, then it is paid out in coins (or owed on a voucher). Once per transaction, and
         never more than was captured."""
-        paid = self.journal.balance(tx)
+        captured = self.journal.balance(tx).fee_captured
         rtx = f"refund-{tx}"[:32]
-        if paid.fee_captured <= 0:
+        if captured <= 0:
             raise PaymentError(f"transaction {tx} has no captured fee to refund")
         if any(True for _ in self.journal.entries(rtx)):
             raise PaymentError(f"the fee of transaction {tx} was already refunded")
-        if not 0 < amount <= paid.fee_captured:
-            raise PaymentError(f"cannot refund {amount} yen of a {paid.fee_captured} yen fee")
+        if not 0 < amount <= captured:
+            raise PaymentError(f"cannot refund {amount} yen of a {captured} yen fee")
         opened = next(e for e in self.journal.entries(tx) if e.kind == "tx_open")
         self.journal.append(
             "tx_open",

@@ -40,6 +40,7 @@ from host.session.ports import VoicePort
 from host.session.runner import Executor, SessionRunner
 from host.session.states import State
 
+from . import screen_token
 from .touch import PinPad, UiInputError, parse
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -177,7 +178,7 @@ async def _hello(socket: WebSocket, token: str) -> bool:
 
 def create_app(kiosk: Kiosk, token: str) -> FastAPI:
     """The screen's app; ``token``: what the kiosk's own page must say first (`screen_token`)."""
-    if len(token) < 16:
+    if len(token) < screen_token.MIN_LENGTH:
         raise ValueError("the screen token is too short")
 
     @asynccontextmanager
