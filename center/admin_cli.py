@@ -12,19 +12,26 @@ from pathlib import Path
 from cryptography import x509
 from sqlalchemy import select
 
-from center import admin_ops, models
+from center import admin_clerks, admin_lifecycle, admin_ops, audit, models, token_setup
+from center.atrest import attach, session_keystore
 from center.cli import DEFAULT_STATE
 from center.clock import JST, Clock
 from center.config import default_db_url
 from center.db import make_engine, migrate, session_factory
 from center.demo import RESIDENTS
 from center.pki import CenterPki
+from center.private_files import private_umask, tighten
+
+# commands that change the database: one audit line each (in the same transaction)
+AUDITED = ("create-municipality", "import-residents", "register-kiosk", "register-card",
+           "revoke-card", "maintenance")  # fmt: skip
 
 
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="kofu center admin")
     p.add_argument("--state", default=DEFAULT_STATE)
     p.add_argument("--db", default=None)
+    token_setup.add_flags(p)
     sub = p.add_subparsers(dest="cmd", required=True)
 
     sub.add_parser("init", help="create TLS material and the schema (no demo data)")
@@ -42,7 +49,10 @@ def main(argv: list[str]) -> int:
     r.add_argument("--municipality", required=True)
     r.add_argument("csv", type=Path)
 
-    k = sub.add_parser("register-kiosk", help="issue a kiosk client certificate and register it")
+    k = sub.add_parser(
+        "register-kiosk",
+        help="demo/test: make a kiosk key here and enroll it (real kiosks: `kiosk enroll`)",
+    )
     k.add_argument("code")
     k.add_argument("--location", default="")
 
@@ -69,17 +79,34 @@ def main(argv: list[str]) -> int:
 
     sub.add_parser("public-keys", help="municipality signing public keys (JSON)")
     sub.add_parser("kiosk-health", help="each kiosk's latest health report (JSON lines)")
+    admin_lifecycle.add_commands(sub)
+    admin_clerks.add_commands(sub)
 
     args = p.parse_args(argv)
     state = Path(args.state).resolve()
     pki = CenterPki(state)
     clock = Clock.of_state(state)  # the running center's: "today" is the day it writes
+    private_umask()
+    tighten(state)
     pki.ensure()
-    engine = make_engine(args.db or default_db_url(state))
+    token = token_setup.settings_for(
+        state, args.pkcs11_module, args.pkcs11_token, args.pkcs11_pin_file
+    )
+    engine = attach(
+        make_engine(args.db or default_db_url(state)),
+        token_setup.prepare_keystore(token, state),
+    )
     migrate(engine)
     sessions = session_factory(engine)
     try:
+        if args.cmd in admin_lifecycle.COMMANDS:
+            return admin_lifecycle.run(args, sessions, pki, clock)
+        if args.cmd in admin_clerks.COMMANDS:
+            return admin_clerks.run(args, sessions, clock, admin_lifecycle.operator())
         with sessions.begin() as db:
+            if args.cmd in AUDITED:
+                audit.record(db, clock.now(), "admin_" + args.cmd.replace("-", "_"),
+                             actor=admin_lifecycle.operator())  # fmt: skip
             if args.cmd == "init":
                 print(f"state {state} ready")
             elif args.cmd == "create-municipality":
@@ -121,7 +148,10 @@ def main(argv: list[str]) -> int:
                         else models.Resident.id.is_(None)
                     )
                 else:
-                    where = models.Resident.my_number == args.my_number
+                    index = session_keystore(db).index(args.my_number)  # sealed: keyed lookup
+                    where = models.Resident.my_number_index.is_not(None) & (
+                        models.Resident.my_number_index == index
+                    )
                 resident = db.scalar(select(models.Resident).where(where))
                 if resident is None:
                     print("kofu center admin: no such resident", file=sys.stderr)

@@ -15,13 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
 from center import models
+from center.atrest import session_keystore
 from center.clock import JST
 from center.jpki import serial_hex
 from center.pki import fingerprint
 from center.rules import over_limit
 from center.seal import draw_seal
 from documents.model import CertificateType
-from documents.signing import generate_key, public_key_raw
 
 
 def new_uid() -> str:
@@ -42,15 +42,16 @@ def create_municipality(
 ) -> models.Municipality:
     if not (len(code) == 6 and code.isdigit()):
         raise ValueError("municipality code must be 6 digits")
-    key = generate_key()
+    # made inside the token, non-extractable: only its id and public key come back
+    key_id, public_key = session_keystore(db).create_signing_key()
     muni = models.Municipality(
         code=code,
         name=name,
         mayor_title=mayor_title,
         mayor_name=mayor_name,
         seal_png=seal_png or draw_seal(name + "長之印", square=True),
-        signing_key=key.seed,
-        public_key=public_key_raw(key),
+        signing_key_id=key_id,
+        public_key=public_key,
         opens=opens,
         closes=closes,
     )
@@ -80,8 +81,9 @@ def register_kiosk(
 ) -> models.Kiosk:
     existing = db.scalar(select(models.Kiosk).where(models.Kiosk.code == code))
     if existing is not None:  # a re-issued certificate replaces the old one
-        existing.cert_sha256 = fingerprint(cert)
-        existing.active = True
+        if existing.status == "revoked":
+            raise ValueError(f"kiosk {code} is revoked: enroll it under a new code")
+        existing.cert_sha256 = fingerprint(cert)  # a suspended kiosk stays suspended
         return existing
     kiosk = models.Kiosk(
         code=code,

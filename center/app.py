@@ -16,8 +16,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine, select
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from center import models
+from center import audit, models, retention
+from center.atrest import attach
 from center.clock import Clock
 from center.config import CenterConfig
 from center.db import make_engine, read_only, session_factory
@@ -25,6 +28,7 @@ from center.jpki import TrustStore, parse_certificate
 from center.reasons import Reason, Refusal
 from center.service import MAX_COPIES, Center
 from center.tls import client_cert_der
+from center.token_setup import open_keystore
 from documents.model import CertificateType, JuminhyoOption
 from documents.verify_web import make_router
 
@@ -82,18 +86,42 @@ class PaymentIn(Strict):
     amount: Annotated[int, Field(strict=True, ge=0, le=1_000_000)]
 
 
+# Reasons are codes (IPP keywords, device states), never text a person typed or a name.
+ReasonCode = Annotated[str, Field(max_length=80, pattern=r"^[A-Za-z0-9_.:-]*$")]
+Secret = Annotated[str, Field(min_length=20, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")]
+# Path ids: exactly what the center hands out (a NUL or anything else never reaches the db).
+CertificateNumber = Annotated[str, Field(pattern=r"^[0-9]{6}-[0-9]{8}-[0-9A-F]{12}$")]
+OrderId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+MunicipalityCode = Annotated[str, Field(pattern=r"^[0-9]{6}$")]
+
+
 class PrintResultIn(Strict):
     ok: StrictBool
-    error: Annotated[str, Field(max_length=200)] = ""
+    error: ReasonCode = ""
 
 
 class ReprintIn(Strict):
-    clerk_id: Annotated[str, Field(min_length=1, max_length=40)]
+    clerk_token: Secret = Field(description="from POST /v1/clerk/session")
+
+
+class ClerkSignInIn(Strict):
+    clerk_id: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
+    pin: Annotated[str, Field(min_length=6, max_length=12, pattern=r"^[0-9]+$")]
+
+
+class ClerkSignOutIn(Strict):
+    clerk_token: Secret
+
+
+class ClerkSessionOut(Strict):
+    clerk_token: str
+    clerk_id: str
+    expires_at: str
 
 
 class DeviceHealthIn(Strict):
     ok: StrictBool
-    reason: Annotated[str, Field(max_length=80, pattern=r"^[ -~]*$")] = ""
+    reason: ReasonCode = ""
     since: Annotated[str, Field(max_length=40, pattern=r"^[0-9T:+.Z-]*$")] = ""
 
 
@@ -127,7 +155,7 @@ class ErrorOut(Strict):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 413, 422)
+    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 413, 422, 423, 503)
 }
 
 
@@ -182,7 +210,8 @@ class BodyLimit:
 
 
 def create_app(config: CenterConfig) -> FastAPI:
-    engine = make_engine(config.db_url)
+    # each worker process opens its own session with the key token (center/keystore.py)
+    engine = attach(make_engine(config.db_url), open_keystore(config))
     trust = TrustStore(config.jpki_ca_files, config.jpki_crl_files)
     trust.refresh()
     center = Center(
@@ -200,19 +229,46 @@ def create_app(config: CenterConfig) -> FastAPI:
         "kiosks. Every call needs a kiosk client certificate (mutual TLS).",
     )
     app.state.center = center
+    sweeper = retention.Sweeper(
+        center.sessions,
+        center.clock,
+        max(config.content_retention_s, config.reprint_window_s),  # never cut a reprint short
+    )
 
     @app.exception_handler(Refusal)
-    async def _refused(_request: Request, exc: Refusal) -> JSONResponse:
+    async def _refused(request: Request, exc: Refusal) -> JSONResponse:
+        await _audit_refusal(request, exc.reason)
         log.info("refused: %s", exc.reason.value)
         return refusal_response(exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        await _audit_refusal(request, Reason.BAD_REQUEST)
         # the validator's detail may echo input (a name, a number): keep it out of responses
         return refusal_response(Refusal(Reason.BAD_REQUEST, 422))
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # FastAPI's own refusals (a body that is not UTF-8 or nests too deep: 400), unknown
+        # paths and methods: the same envelope as every other refusal, no echo of the input
+        reason = Reason.NOT_FOUND if exc.status_code in (404, 405) else Reason.BAD_REQUEST
+        return refusal_response(Refusal(reason, exc.status_code))
+
+    @app.exception_handler(Exception)
+    async def _internal(_request: Request, exc: Exception) -> JSONResponse:
+        log.error("internal error: %s", type(exc).__name__)
+        return refusal_response(Refusal(Reason.INTERNAL, 500))
+
+    async def _audit_refusal(request: Request, reason: Reason) -> None:
+        # every refusal leaves an audit line (reason code and kiosk id, nothing of the body)
+        await run_in_threadpool(
+            audit.refusal, center.sessions, center.clock.now(), reason.value,
+            getattr(request.state, "kiosk_id", None), client_cert_der(request.scope),
+        )  # fmt: skip
+
     def kiosk(request: Request) -> int:
-        return center.kiosk_for(client_cert_der(request.scope))
+        request.state.kiosk_id = center.kiosk_for(client_cert_der(request.scope))
+        return int(request.state.kiosk_id)
 
     Kiosk = Annotated[int, Depends(kiosk)]
 
@@ -256,7 +312,7 @@ def create_app(config: CenterConfig) -> FastAPI:
 
     @app.post("/v1/session/orders/{order_id}/payment", responses=ERRORS)
     def pay(
-        order_id: Annotated[str, Field(max_length=64)],
+        order_id: OrderId,
         body: PaymentIn,
         kiosk_id: Kiosk,
         token: Token,
@@ -265,21 +321,34 @@ def create_app(config: CenterConfig) -> FastAPI:
 
     @app.post("/v1/certificates/{number}/print-result", responses=ERRORS)
     def print_result(
-        number: Annotated[str, Field(max_length=40)], body: PrintResultIn, kiosk_id: Kiosk
+        number: CertificateNumber, body: PrintResultIn, kiosk_id: Kiosk
     ) -> dict[str, Any]:
         return center.print_result(kiosk_id, number, body.ok, body.error)
 
     @app.post("/v1/certificates/{number}/reprint", responses=ERRORS)
-    def reprint(
-        number: Annotated[str, Field(max_length=40)], body: ReprintIn, kiosk_id: Kiosk
-    ) -> dict[str, Any]:
-        return center.reprint(kiosk_id, number, body.clerk_id)
+    def reprint(number: CertificateNumber, body: ReprintIn, kiosk_id: Kiosk) -> dict[str, Any]:
+        """A copy whose print failed, again, at no fee: needs a clerk signed in at the
+        center (`POST /v1/clerk/session`), within the reprint window, once per failure."""
+        return center.reprint(kiosk_id, number, body.clerk_token)
+
+    @app.post("/v1/clerk/session", responses=ERRORS)
+    def clerk_signin(body: ClerkSignInIn, kiosk_id: Kiosk) -> ClerkSessionOut:
+        """A clerk signs in at this kiosk with id and PIN (checked against the center's own
+        scrypt hash, locked for a growing time after 3 wrong PINs)."""
+        pin = bytearray(body.pin.encode("ascii"))
+        return ClerkSessionOut(**center.clerk_signin(kiosk_id, body.clerk_id, pin))
+
+    @app.post("/v1/clerk/session/end", status_code=204, responses=ERRORS)
+    def clerk_signout(body: ClerkSignOutIn, kiosk_id: Kiosk) -> Response:
+        center.clerk_signout(kiosk_id, body.clerk_token)
+        return Response(status_code=204)
 
     @app.post("/v1/kiosk/health", status_code=204, responses=ERRORS)
     def kiosk_health(body: KioskHealthIn, kiosk_id: Kiosk) -> Response:
         """The kiosk's device health, sent periodically and on each change."""
         devices = {name: d.model_dump() for name, d in body.devices.items()}
         center.record_health(kiosk_id, body.ready, body.state, devices)
+        sweeper.maybe()  # kiosks report periodically: the retention sweep rides on that
         return Response(status_code=204)
 
     @app.get("/v1/public-keys")
@@ -292,13 +361,11 @@ def create_app(config: CenterConfig) -> FastAPI:
         response_class=Response,
         responses={200: {"content": {"image/png": {}}}, **ERRORS},
     )
-    def seal(code: Annotated[str, Field(max_length=6)], kiosk_id: Kiosk) -> Response:
+    def seal(code: MunicipalityCode, kiosk_id: Kiosk) -> Response:
         return Response(center.seal_png(code), media_type="image/png")
 
-    # The certificate check page. On this port it needs a kiosk certificate like everything
-    # else (TLS requires one); the public serves it from `kofu center --verify-port`.
-    # Not in the kiosk API's OpenAPI description: it is a page, not an API for kiosks.
-    app.include_router(verify_router(engine), prefix=VERIFY_PREFIX, include_in_schema=False)
+    # No certificate check page here: it decodes uploads from anyone, so it runs in its own
+    # process on `kofu center --verify-port` (center.verify_server), never beside this API.
     return app
 
 

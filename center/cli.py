@@ -7,7 +7,8 @@ there on first start. ``--db postgresql://...`` uses PostgreSQL instead of SQLit
 ``--verify-port N`` also serves the public certificate check page (upload a scan of a
 certificate's back: VALID / INVALID) at ``https://HOST:N/verify/``, over TLS with the center's
 server certificate but without a client certificate. It needs its own port because the API
-port requires a kiosk certificate in the TLS handshake, before any path is known.
+port requires a kiosk certificate in the TLS handshake, before any path is known. The page
+runs in a process of its own (``center.verify_server``), stopped with the center.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from center import token_setup
 from center.clock import Clock
 from center.config import CenterConfig, default_db_url
 from center.pki import DemoJpki
+from center.private_files import private_umask
 
 DEFAULT_STATE = ".center-state"
 
@@ -27,6 +30,7 @@ DEFAULT_STATE = ".center-state"
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--state", default=DEFAULT_STATE, help="state directory (default %(default)s)")
     p.add_argument("--db", default=None, help="database URL (default: SQLite in the state dir)")
+    token_setup.add_flags(p)
 
 
 def build_config(args: argparse.Namespace) -> CenterConfig:
@@ -37,6 +41,7 @@ def build_config(args: argparse.Namespace) -> CenterConfig:
         jpki = DemoJpki(state)
         cas.append(str(jpki.ca.with_suffix(".pem")))
         crls.append(str(jpki.crl))
+    pin_file = getattr(args, "pkcs11_pin_file", "")
     clock = Clock()
     if getattr(args, "clock", None):
         clock = Clock.starting_at(datetime.fromisoformat(args.clock))
@@ -46,6 +51,11 @@ def build_config(args: argparse.Namespace) -> CenterConfig:
         jpki_ca_files=tuple(str(Path(c).resolve()) for c in cas),
         jpki_crl_files=tuple(str(Path(c).resolve()) for c in crls),
         clock_offset_s=clock.offset_s,
+        max_connections=getattr(args, "max_connections", 1024),
+        max_connections_per_client=getattr(args, "max_connections_per_client", 64),
+        pkcs11_module=getattr(args, "pkcs11_module", ""),
+        pkcs11_token=getattr(args, "pkcs11_token", ""),
+        pkcs11_pin_file=str(Path(pin_file).resolve()) if pin_file else "",
     )
 
 
@@ -64,6 +74,10 @@ def main(argv: list[str]) -> int:
     p.add_argument("--no-demo", action="store_true", help="no demo data, no stand-in JPKI CA")
     p.add_argument("--clock", help="pretend the time at start is this ISO instant (tests, demos)")
     p.add_argument("--access-log", action="store_true")
+    p.add_argument("--max-connections", type=int, default=1024,
+                   help="open connections per worker process (default %(default)s)")
+    p.add_argument("--max-connections-per-client", type=int, default=64,
+                   help="open connections from one address, per worker (default %(default)s)")
     p.add_argument(
         "--verify-port",
         type=int,
@@ -71,56 +85,31 @@ def main(argv: list[str]) -> int:
         help="also serve the public certificate check page on this port (TLS, no client "
         "certificate; 0 picks a free port)",
     )
+    p.add_argument("--verify-rate", type=float, default=6.0,
+                   help="checks per minute per client address on that page (default 6)")
     args = p.parse_args(argv)
+    private_umask()  # state, database (and its -wal/-shm), token files: the owner's alone
     config = build_config(args)
     from center.prepare import prepare
 
     prepare(config, demo=not args.no_demo)
     Clock(config.clock_offset_s).save(Path(config.state_dir))
+    from center import verify_server
+
+    verify = None
     if args.verify_port is not None:
-        start_verify_server(config, args.host, args.verify_port, args.access_log)
+        verify = verify_server.start(config, args.host, args.verify_port, args.access_log,
+                                     args.verify_rate)
     from center.server import serve
 
     try:
         serve(config, args.host, args.port, max(1, args.workers), args.access_log)
     except KeyboardInterrupt:
         pass
+    finally:
+        if verify is not None:
+            verify_server.stop(verify)
     return 0
-
-
-def start_verify_server(config: CenterConfig, host: str, port: int, access_log: bool) -> None:
-    """The verify page in a thread of this process (verifications are rare; the API's
-    workers stay separate). Bound before returning, so the printed URL is usable."""
-    import threading
-
-    import uvicorn
-
-    from center.app import VERIFY_PREFIX, create_verify_app
-    from center.pki import CenterPki
-
-    pki = CenterPki(Path(config.state_dir))
-    uconfig = uvicorn.Config(
-        create_verify_app(config),
-        host=host,
-        port=port,
-        ssl_certfile=str(pki.server.with_suffix(".pem")),
-        ssl_keyfile=str(pki.server.with_suffix(".key")),
-        access_log=access_log,
-        log_level="warning",
-        lifespan="off",
-    )
-    sock = uconfig.bind_socket()
-    sock.listen(uconfig.backlog)  # connections queue until the thread serves them
-    bound_host, bound_port = sock.getsockname()[:2]
-    shown = f"[{bound_host}]" if ":" in bound_host else bound_host
-    print(
-        f"kofu center: certificate check page on https://{shown}:{bound_port}{VERIFY_PREFIX}/",
-        flush=True,
-    )
-    server = uvicorn.Server(uconfig)
-    threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="verify-page"
-    ).start()
 
 
 if __name__ == "__main__":

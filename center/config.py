@@ -22,8 +22,24 @@ class CenterConfig:
     jpki_crl_files: tuple[str, ...] = ()
     clock_offset_s: float = 0.0
     challenge_ttl_s: int = 60
-    session_ttl_s: int = 300
+    session_ttl_s: int = 300  # idle: each request of the session moves it on
+    session_max_s: int = 600  # absolute, from authentication: however busy the session
+    reprint_window_s: int = 3600  # a failed copy may be reprinted this long after it failed
+    max_reprints: int = 3  # reprints of one copy, each after a failure of its own
+    clerk_session_ttl_s: int = 900
+    # connections, per worker process (center.guard)
+    max_connections: int = 1024
+    max_connections_per_client: int = 64
+    tls_handshake_timeout_s: float = 5.0
+    # unprinted or failed copies keep their content this long (then only the ledger's
+    # number, type, fee, kiosk, time and digest): center/retention.py
+    content_retention_s: int = 3600
     max_body_bytes: int = 64 * 1024
+    # PKCS#11 module, token label and PIN file of the key token; no module: the embedded
+    # SoftHSM token in the state directory (center/softhsm.py)
+    pkcs11_module: str = ""
+    pkcs11_token: str = ""
+    pkcs11_pin_file: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

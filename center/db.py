@@ -36,6 +36,8 @@ def _serialise_sqlite_writers(engine: Engine) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        # freed pages are zeroed: purged or re-sealed personal data leaves no copy in the file
+        cur.execute("PRAGMA secure_delete=ON")
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 
-from Crypto.PublicKey import ECC
-from Crypto.Signature import eddsa
+from sqlalchemy.orm import object_session
 
 from center import models
+from center.atrest import session_keystore
 from documents.model import (
     CertificateDocument,
     CertificateType,
@@ -18,23 +18,13 @@ from documents.model import (
     Person,
     SealRegistration,
 )
-from documents.signing import sign_document
+from documents.signing import signed_message
 
 
 def issuer_of(muni: models.Municipality) -> Issuer:
     return Issuer(
         code=muni.code, name=muni.name, mayor_title=muni.mayor_title, mayor_name=muni.mayor_name
     )
-
-
-_KEYS: dict[bytes, ECC.EccKey] = {}
-
-
-def signing_key(muni: models.Municipality) -> ECC.EccKey:
-    key = _KEYS.get(muni.signing_key)
-    if key is None:
-        key = _KEYS[muni.signing_key] = eddsa.import_private_key(muni.signing_key)
-    return key
 
 
 def _iso(value: date | None) -> str | None:
@@ -148,4 +138,10 @@ def income(
 
 
 def sign(doc: CertificateDocument, muni: models.Municipality) -> bytes:
-    return sign_document(doc, signing_key(muni))
+    """Signed inside the token (center/keystore.py) of the engine ``muni`` was loaded with:
+    the municipality's private key is never in this process."""
+    db = object_session(muni)
+    if db is None:
+        raise ValueError("sign() needs a municipality loaded from the database")
+    message = signed_message(doc)
+    return message + session_keystore(db).sign(muni.signing_key_id, message)

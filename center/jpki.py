@@ -105,13 +105,41 @@ class TrustStore:
             return ca
         return None
 
-    def crl_revoked(self, cert: x509.Certificate) -> bool:
-        for crl in self.crls:
-            if crl.issuer != cert.issuer:
-                continue
-            if crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None:
-                return True
-        return False
+    def crl_for(self, issuer: str, now: datetime) -> x509.CertificateRevocationList:
+        """The current CRL of a CA (by RFC 4514 name), or a refusal: no CRL, or one past its
+        nextUpdate, means revocations cannot be known, and the center fails closed."""
+        crl = next((c for c in self.crls if c.issuer.rfc4514_string() == issuer), None)
+        if crl is None or crl.next_update_utc is None or now > crl.next_update_utc:
+            raise Refusal(Reason.CRL_STALE, 503)
+        return crl
+
+    def serial_revoked(self, issuer: str, serial: str, now: datetime) -> bool:
+        crl = self.crl_for(issuer, now)
+        return crl.get_revoked_certificate_by_serial_number(int(serial, 16)) is not None
+
+
+def crl_number(crl: x509.CertificateRevocationList) -> int | None:
+    try:
+        return crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+    except x509.ExtensionNotFound:
+        return None
+
+
+def check_card_profile(cert: x509.Certificate) -> None:
+    """A user-authentication certificate: an end entity whose key signs (digitalSignature),
+    not a CA, not the card's signing certificate (which adds nonRepudiation)."""
+    try:
+        basic = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+        if basic.ca:
+            raise Refusal(Reason.CARD_UNTRUSTED, 403, "a CA certificate")
+    except x509.ExtensionNotFound:
+        pass
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        raise Refusal(Reason.CARD_UNTRUSTED, 403, "no key usage") from None
+    if not usage.digital_signature or usage.content_commitment or usage.key_cert_sign:
+        raise Refusal(Reason.CARD_UNTRUSTED, 403, "not an authentication key")
 
 
 def verify_card(
@@ -126,11 +154,13 @@ def verify_card(
     trust.refresh()
     if trust.issuer_of(cert) is None:
         raise Refusal(Reason.CARD_UNTRUSTED)
+    check_card_profile(cert)
     if now < cert.not_valid_before_utc:
         raise Refusal(Reason.CARD_NOT_YET_VALID)
     if now >= cert.not_valid_after_utc:
         raise Refusal(Reason.CARD_EXPIRED)
-    if trust.crl_revoked(cert):
+    ident = CardIdentity(cert.issuer.rfc4514_string(), serial_hex(cert.serial_number))
+    if trust.serial_revoked(ident.issuer_dn, ident.serial_hex, now):
         raise Refusal(Reason.CARD_REVOKED)
     key = cert.public_key()
     if not isinstance(key, rsa.RSAPublicKey):
@@ -139,4 +169,4 @@ def verify_card(
         key.verify(signature, challenge, padding.PKCS1v15(), hashes.SHA256())
     except InvalidSignature as exc:
         raise Refusal(Reason.SIGNATURE_INVALID) from exc
-    return CardIdentity(cert.issuer.rfc4514_string(), serial_hex(cert.serial_number))
+    return ident

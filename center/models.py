@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from center.atrest import SealedBytes, SealedText, keep_index
 from center.dbtypes import UTCDateTime
 
 
@@ -38,7 +39,8 @@ class Municipality(Base):
     mayor_title: Mapped[str] = mapped_column(String(40))
     mayor_name: Mapped[str] = mapped_column(String(40))
     seal_png: Mapped[bytes] = mapped_column(LargeBinary)  # the issuer's official seal (公印)
-    signing_key: Mapped[bytes] = mapped_column(LargeBinary)  # Ed25519 private key, raw 32 bytes
+    # The Ed25519 private key lives in the PKCS#11 token (center/keystore.py): its CKA_ID.
+    signing_key_id: Mapped[str] = mapped_column(String(32))
     public_key: Mapped[bytes] = mapped_column(LargeBinary)  # Ed25519 public key, raw 32 bytes
     opens: Mapped[str] = mapped_column(String(5), default="06:30")  # HH:MM Japan time
     closes: Mapped[str] = mapped_column(String(5), default="23:00")
@@ -101,12 +103,20 @@ class Resident(Base):
     address: Mapped[str] = mapped_column(Text)
     previous_address: Mapped[str | None] = mapped_column(Text, nullable=True)
     relationship: Mapped[str | None] = mapped_column(Text, nullable=True)  # 続柄
-    my_number: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    # Sealed at rest (center/atrest.py); found through the keyed index, never by value.
+    my_number: Mapped[str | None] = mapped_column(
+        "my_number_sealed", SealedText("residents.my_number"), nullable=True
+    )
+    my_number_index: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     honseki: Mapped[str | None] = mapped_column(Text, nullable=True)
     hittosha: Mapped[str | None] = mapped_column(Text, nullable=True)
     # Foreign residents: nationality set means foreign resident.
     nationality: Mapped[str | None] = mapped_column(Text, nullable=True)
-    residence_card_number: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    residence_card_number: Mapped[str | None] = mapped_column(
+        "residence_card_number_sealed",
+        SealedText("residents.residence_card_number"),
+        nullable=True,
+    )
     article_30_45: Mapped[str | None] = mapped_column(Text, nullable=True)
     residence_status: Mapped[str | None] = mapped_column(Text, nullable=True)
     period_of_stay: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -123,6 +133,9 @@ class Resident(Base):
     @property
     def foreign(self) -> bool:
         return self.nationality is not None
+
+
+keep_index(Resident)
 
 
 class SealRegistration(Base):
@@ -182,7 +195,9 @@ class Kiosk(Base):
     code: Mapped[str] = mapped_column(String(40), unique=True)  # the client cert's CN
     cert_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     location: Mapped[str] = mapped_column(String(80), default="")
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # active | suspended | revoked (`kofu center admin kiosk ...`); only active kiosks are
+    # served, and a revoked kiosk never comes back (enroll a new code instead).
+    status: Mapped[str] = mapped_column(String(10), default="active")
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -218,6 +233,11 @@ class Session(Base):
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ended: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The absolute lifetime counts from here; activity only moves `expires_at` (idle limit).
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The card that opened the session, re-checked against revocations at order and payment.
+    card_issuer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    card_serial: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Order(Base):
@@ -247,12 +267,54 @@ class Certificate(Base):
     subject_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))  # whose certificate
     municipality_code: Mapped[str] = mapped_column(ForeignKey("municipalities.code"))
     cert_type: Mapped[str] = mapped_column(String(20))
-    document_json: Mapped[bytes] = mapped_column(LargeBinary)
-    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    document_json: Mapped[bytes] = mapped_column(SealedBytes("certificates.document_json"))
+    payload: Mapped[bytes] = mapped_column(SealedBytes("certificates.payload"))
     fee: Mapped[int] = mapped_column(Integer)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    print_status: Mapped[str] = mapped_column(String(10), default="pending")  # ok | failed
+    # pending -> ok (final) | failed; failed -> pending again only by a clerk's reprint
+    print_status: Mapped[str] = mapped_column(String(10), default="pending")
     reprints: Mapped[int] = mapped_column(Integer, default=0)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # What the ledger keeps once the content is purged: SHA-256 of document_json + payload.
+    content_sha256: Mapped[str] = mapped_column(String(64), default="")
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Clerk(Base):
+    """A clerk the center itself verifies before a reprint: an id and a scrypt hash of a
+    6-12 digit PIN (the same ``scrypt$N$r$p$salt$hash`` text `kofu kiosk clerk-pin` prints),
+    with a lockout that grows with each wrong PIN."""
+
+    __tablename__ = "clerks"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    pin_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ClerkSession(Base):
+    """A clerk signed in at one kiosk, for a few minutes (the token itself is not stored)."""
+
+    __tablename__ = "clerk_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    clerk_id: Mapped[str] = mapped_column(ForeignKey("clerks.id"), index=True)
+    kiosk_id: Mapped[int] = mapped_column(ForeignKey("kiosks.id"))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CrlNumber(Base):
+    """The highest CRL number accepted per JPKI CA: an older CRL put back is refused."""
+
+    __tablename__ = "crl_numbers"
+
+    issuer_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    number: Mapped[str] = mapped_column(String(60))  # decimal; CRL numbers reach 20 octets
+    accepted_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class LedgerEntry(Base):
@@ -269,11 +331,29 @@ class LedgerEntry(Base):
 
 
 class AuditEntry(Base):
+    """One line of the hash-chained audit log (``center/audit.py``): append only, through
+    ``audit.record``. ``entry_hash`` covers the line and ``prev_hash``, so an edited, inserted
+    or removed line breaks the chain (`kofu center admin audit verify`)."""
+
     __tablename__ = "audit"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)  # 1, 2, 3, ... in chain order
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     kiosk_id: Mapped[int | None] = mapped_column(ForeignKey("kiosks.id"), nullable=True)
     action: Mapped[str] = mapped_column(String(40))
     certificate_number: Mapped[str | None] = mapped_column(String(32), nullable=True)
     detail: Mapped[str] = mapped_column(Text, default="")  # never names, addresses or numbers
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The chain's newest line (one row, id 1): appends lock it, so writers in any number of
+    processes chain one after another; verify compares it with the last line."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    entry_hash: Mapped[str] = mapped_column(String(64))

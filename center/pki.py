@@ -87,6 +87,7 @@ def issue(
     not_before: datetime | None = None,
     not_after: datetime | None = None,
     org: str = "kofu",
+    card: bool = False,
 ) -> tuple[PrivateKey, x509.Certificate]:
     key = key or new_ec_key()
     now = datetime.now(UTC)
@@ -114,6 +115,11 @@ def issue(
         usages.append(ExtendedKeyUsageOID.CLIENT_AUTH)
     if usages:
         builder = builder.add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+    if card:  # a JPKI user-authentication certificate: its key only signs challenges
+        builder = builder.add_extension(
+            x509.KeyUsage(True, False, False, False, False, False, False, False, False),
+            critical=True,
+        )
     return key, builder.sign(ca_key, hashes.SHA256())
 
 
@@ -181,10 +187,10 @@ class CenterPki:
             write_pair(self.kiosk_ca, ca_key, ca)
 
     def issue_kiosk(self, code: str) -> x509.Certificate:
-        ca_key, ca = load_pair(self.kiosk_ca)
-        key, cert = issue(ca_key, ca, code, client=True)
-        write_pair(self.kiosk(code), key, cert)
-        return cert
+        """Demo and tests: a kiosk key made here, enrolled by the CSR path like a real one."""
+        from center.kiosk_enroll import demo_kiosk  # it builds on this module
+
+        return demo_kiosk(self, code)
 
 
 # --- stand-in JPKI (demo and tests; the card simulator brings its own) ---------------------
@@ -229,18 +235,27 @@ class DemoJpki:
             not_before=not_before,
             not_after=not_after or datetime.now(UTC) + timedelta(days=5 * 365),
             org="JPKI",
+            card=True,
         )
         write_pair(self.card(label), key, cert)
         return cert
 
     def write_crl(self, serials: list[int]) -> None:
+        """A CRL numbered one above the last one written. Valid for two weeks: tests and the
+        demo run the center's clock up to a week ahead (the next serving morning)."""
         ca_key, ca = load_pair(self.ca)
         now = datetime.now(UTC)
+        number = 1
+        if self.crl.exists():
+            from center.jpki import crl_number
+
+            number = (crl_number(x509.load_pem_x509_crl(self.crl.read_bytes())) or 0) + 1
         builder = (
             x509.CertificateRevocationListBuilder()
             .issuer_name(ca.subject)
             .last_update(now - timedelta(minutes=1))
-            .next_update(now + timedelta(days=1))
+            .next_update(now + timedelta(days=14))
+            .add_extension(x509.CRLNumber(number), critical=False)
         )
         for serial in serials:
             builder = builder.add_revoked_certificate(

@@ -42,6 +42,8 @@ class Reason(StrEnum):
     # requests inside a session
     SESSION_INVALID = "session_invalid"
     KIOSK_UNKNOWN = "kiosk_unknown"
+    KIOSK_SUSPENDED = "kiosk_suspended"  # `kofu center admin kiosk suspend`: out of service
+    KIOSK_REVOKED = "kiosk_revoked"
     NOT_PERMITTED = "not_permitted"
     ORDER_INVALID = "order_invalid"
     ORDER_UNKNOWN = "order_unknown"
@@ -49,7 +51,16 @@ class Reason(StrEnum):
     PAYMENT_MISMATCH = "payment_mismatch"
     CERTIFICATE_UNKNOWN = "certificate_unknown"
     REPRINT_NOT_ALLOWED = "reprint_not_allowed"
+    REPRINT_EXPIRED = "reprint_expired"  # past the reprint window, or the content is purged
+    PRINT_RESULT_FINAL = "print_result_final"  # a copy's print result is written once
+    CLERK_INVALID = "clerk_invalid"  # unknown clerk, wrong PIN, or no live clerk token
+    CLERK_LOCKED = "clerk_locked"
+    # the JPKI CRL: fail closed (the kiosk shows it out of service with this code)
+    CRL_STALE = "crl_stale"  # past its nextUpdate, or none for the card's CA
+    CRL_ROLLBACK = "crl_rollback"  # a lower CRL number than one already accepted
     BAD_REQUEST = "bad_request"
+    NOT_FOUND = "not_found"
+    INTERNAL = "internal_error"
     BODY_TOO_LARGE = "body_too_large"
 
     @property
@@ -113,6 +124,14 @@ _MESSAGES: dict[Reason, tuple[str, str]] = {
     Reason.SESSION_INVALID: (
         "時間切れです。最初からやり直してください。",
         "Your session has ended. Please start again.",
+    ),
+    Reason.CRL_STALE: (
+        "ただいまカードの確認ができないため、ご利用いただけません。",
+        "Cards cannot be checked at the moment; the service is unavailable.",
+    ),
+    Reason.CRL_ROLLBACK: (
+        "ただいまカードの確認ができないため、ご利用いただけません。",
+        "Cards cannot be checked at the moment; the service is unavailable.",
     ),
 }
 for _r in (

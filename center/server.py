@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 
 import uvicorn
-from uvicorn.supervisors import Multiprocess
+from uvicorn.supervisors import Multiprocess, multiprocess
 
+from center import guard
 from center.config import ENV_VAR, CenterConfig
 from center.pki import CenterPki
 from center.tls import MutualTlsH11Protocol
@@ -37,7 +38,10 @@ def serve(
         log_level="warning",
         lifespan="off",
         timeout_graceful_shutdown=5,
+        timeout_keep_alive=5,  # an idle kiosk connection gives its place back soon
+        limit_concurrency=config.max_connections,  # beyond: 503, not a stalled queue
     )
+    guard.raise_file_limit()
     sock = uconfig.bind_socket()
     sock.listen(uconfig.backlog)  # connections queue until the workers are up
     bound_host, bound_port = sock.getsockname()[:2]
@@ -45,6 +49,9 @@ def serve(
     print(f"kofu center: listening on https://{shown}:{bound_port} (workers {workers})", flush=True)
     sys.stdout.flush()
     if workers > 1:
+        # uvicorn builds its worker processes from this module-level name; ours run the
+        # guarded server (center.guard), which uvicorn has no option for
+        multiprocess.Process = guard.GuardedProcess  # type: ignore[misc]
         Multiprocess(uconfig, sockets=[sock]).run()
     else:
-        uvicorn.Server(uconfig).run(sockets=[sock])
+        guard.Server(uconfig).run(sockets=[sock])

@@ -14,18 +14,19 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography import x509
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
 
-from center import issuing, models
+from center import audit, clerks, issuing, models
 from center.clock import Clock
 from center.config import CenterConfig
-from center.jpki import TrustStore, verify_card
+from center.jpki import TrustStore, crl_number, verify_card
 from center.reasons import Reason, Refusal
 from center.rules import ResidentFacts, Window, check_resident, over_limit, service_refusal
 from documents.model import CertificateType, JuminhyoOption
@@ -78,6 +79,24 @@ def char_fields(r: models.Resident, head_name: str | None) -> dict[str, str | No
     }
 
 
+def content_digest(document_json: bytes, payload: bytes) -> str:
+    """What the ledger keeps of a certificate once its content is purged."""
+    h = hashlib.sha256()
+    for part in (document_json, payload):
+        h.update(len(part).to_bytes(8, "big"))
+        h.update(part)
+    return h.hexdigest()
+
+
+def purge_content(cert: models.Certificate, now: datetime) -> None:
+    """Drop a certificate's personal content, keeping number, type, fee, kiosk, time and
+    the content digest."""
+    if cert.purged_at is None:
+        cert.document_json = b""
+        cert.payload = b""
+        cert.purged_at = now
+
+
 @dataclass
 class Center:
     config: CenterConfig
@@ -94,8 +113,13 @@ class Center:
         digest = hashlib.sha256(cert_der).hexdigest()
         with self.readers() as db:
             kiosk = db.scalar(select(models.Kiosk).where(models.Kiosk.cert_sha256 == digest))
-            if kiosk is None or not kiosk.active:
+            if kiosk is None:
                 raise Refusal(Reason.KIOSK_UNKNOWN, 403)
+            if kiosk.status != "active":  # suspended or revoked: `kofu center admin kiosk`
+                raise Refusal(
+                    Reason.KIOSK_REVOKED if kiosk.status == "revoked" else Reason.KIOSK_SUSPENDED,
+                    403,
+                )
             return kiosk.id
 
     # --- 1. challenge ----------------------------------------------------------------------
@@ -146,12 +170,8 @@ class Center:
         # the spent challenge is committed; a refusal below cannot un-spend it
         ident = verify_card(self.trust, cert, nonce, signature, now)
         with self.sessions.begin() as db:
-            if db.scalar(
-                select(models.CardRevocation.id).where(
-                    models.CardRevocation.issuer_dn == ident.issuer_dn,
-                    models.CardRevocation.serial == ident.serial_hex,
-                )
-            ):
+            self._accept_crl(db, ident.issuer_dn, now)
+            if self._center_revoked(db, ident.issuer_dn, ident.serial_hex):
                 raise Refusal(Reason.CARD_REVOKED)
             card = db.scalar(
                 select(models.CardCertificate).where(
@@ -176,9 +196,44 @@ class Center:
                     kiosk_id=kiosk_id,
                     resident_id=resident.id,
                     expires_at=expires,
+                    created_at=now,
+                    card_issuer=ident.issuer_dn,
+                    card_serial=ident.serial_hex,
                 )
             )
+            audit.record(db, now, "authenticated", kiosk_id=kiosk_id,
+                         actor=f"resident:{resident.uid}")  # fmt: skip
             return {"session_token": token, "expires_at": expires.isoformat()}
+
+    @staticmethod
+    def _center_revoked(db: DbSession, issuer: str, serial: str) -> bool:
+        return db.scalar(
+            select(models.CardRevocation.id).where(
+                models.CardRevocation.issuer_dn == issuer, models.CardRevocation.serial == serial
+            )
+        ) is not None
+
+    def _accept_crl(self, db: DbSession, issuer: str, now: datetime) -> None:
+        """The CRL in use for this CA must not be older than one accepted before (by any
+        worker, ever): putting an older CRL back would un-revoke cards. Fails closed."""
+        number = crl_number(self.trust.crl_for(issuer, now))
+        key = hashlib.sha256(issuer.encode()).hexdigest()
+        row = db.get(models.CrlNumber, key, with_for_update=True)
+        if row is None:
+            if number is None:
+                return  # a CA that does not number its CRLs: nothing to compare
+            try:
+                with db.begin_nested():  # a first insert may race another worker's
+                    db.add(models.CrlNumber(issuer_sha256=key, number=str(number),
+                                            accepted_at=now))  # fmt: skip
+                return
+            except IntegrityError:
+                row = db.get(models.CrlNumber, key, with_for_update=True, populate_existing=True)
+                assert row is not None
+        if number is None or number < int(row.number):
+            raise Refusal(Reason.CRL_ROLLBACK, 503)
+        if number > int(row.number):
+            row.number, row.accepted_at = str(number), now
 
     def _head_name(self, db: DbSession, r: models.Resident) -> str | None:
         if r.household_id is None:
@@ -204,13 +259,38 @@ class Center:
 
     # --- session -----------------------------------------------------------------------
 
-    def _session(self, db: DbSession, kiosk_id: int, token: str) -> models.Session:
+    def _session(
+        self, db: DbSession, kiosk_id: int, token: str, recheck: bool = False
+    ) -> models.Session:
+        """The live session of this kiosk. With ``recheck`` (menu, order, payment) the card
+        and the resident are checked again as at authentication: a card revoked or a
+        resident moved out or deceased since then ends the session's service."""
         sess = db.scalar(select(models.Session).where(models.Session.token_sha256 == _hash(token)))
         now = self.clock.now()
         if sess is None or sess.ended or sess.kiosk_id != kiosk_id or now >= sess.expires_at:
             raise Refusal(Reason.SESSION_INVALID, 401)
-        sess.expires_at = now + timedelta(seconds=self.config.session_ttl_s)
+        limit = timedelta(seconds=self.config.session_max_s)
+        if sess.created_at is None or now >= sess.created_at + limit:
+            raise Refusal(Reason.SESSION_INVALID, 401)
+        if recheck:
+            self._recheck(db, sess, now)
+        sess.expires_at = min(
+            now + timedelta(seconds=self.config.session_ttl_s), sess.created_at + limit
+        )
         return sess
+
+    def _recheck(self, db: DbSession, sess: models.Session, now: datetime) -> None:
+        if sess.card_issuer is None or sess.card_serial is None:
+            raise Refusal(Reason.SESSION_INVALID, 401)
+        self.trust.refresh()
+        self._accept_crl(db, sess.card_issuer, now)
+        if self.trust.serial_revoked(
+            sess.card_issuer, sess.card_serial, now
+        ) or self._center_revoked(db, sess.card_issuer, sess.card_serial):
+            raise Refusal(Reason.CARD_REVOKED)
+        resident = db.get(models.Resident, sess.resident_id)
+        assert resident is not None
+        check_resident(facts(resident, self._head_name(db, resident)), self.clock.today())
 
     def end_session(self, kiosk_id: int, token: str) -> None:
         with self.sessions.begin() as db:
@@ -258,7 +338,7 @@ class Center:
 
     def menu(self, kiosk_id: int, token: str) -> dict[str, Any]:
         with self.sessions.begin() as db:
-            sess = self._session(db, kiosk_id, token)
+            sess = self._session(db, kiosk_id, token, recheck=True)
             me = db.get(models.Resident, sess.resident_id)
             assert me is not None
             muni = self._check_service(db, me.municipality_code)
@@ -316,7 +396,7 @@ class Center:
 
     def order(self, kiosk_id: int, token: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
         with self.sessions.begin() as db:
-            sess = self._session(db, kiosk_id, token)
+            sess = self._session(db, kiosk_id, token, recheck=True)
             me = db.get(models.Resident, sess.resident_id)
             assert me is not None
             muni = self._check_service(db, me.municipality_code)
@@ -384,6 +464,8 @@ class Center:
                 raise Refusal(Reason.ORDER_UNKNOWN, 404)
             if amount != order.total:
                 raise Refusal(Reason.PAYMENT_MISMATCH, 409)
+            if order.status == "quoted":  # a retry of a payment already made re-checks nothing
+                self._recheck(db, sess, self.clock.now())
             # Atomic claim: of concurrent confirmations exactly one flips quoted -> paid.
             claimed = db.execute(
                 update(models.Order)
@@ -433,6 +515,8 @@ class Center:
                     doc = issuing.income(number, muni, me, rec, with_tax, today)
                     subject = me
                 fee = int(str(line["fee_per_copy"]))
+                document_json = doc.canonical_json()
+                payload = issuing.sign(doc, muni)
                 db.add(
                     models.Certificate(
                         number=number,
@@ -443,8 +527,9 @@ class Center:
                         subject_id=subject.id,
                         municipality_code=muni.code,
                         cert_type=str(kind),
-                        document_json=doc.canonical_json(),
-                        payload=issuing.sign(doc, muni),
+                        document_json=document_json,
+                        payload=payload,
+                        content_sha256=content_digest(document_json, payload),
                         fee=fee,
                         issued_at=now,
                     )
@@ -461,6 +546,9 @@ class Center:
                         at=now,
                     )
                 )
+                # issuance and the use of the municipality's signing key, one line per copy
+                audit.record(db, now, "issue", kiosk_id=order.kiosk_id,
+                             certificate_number=number, actor=f"sign:{muni.code}")  # fmt: skip
         log.info("order %s issued at kiosk %d, total %d", order.id, order.kiosk_id, order.total)
 
     def _issued(self, db: DbSession, order: models.Order) -> dict[str, Any]:
@@ -476,6 +564,8 @@ class Center:
         }
 
     def _cert_view(self, db: DbSession, c: models.Certificate) -> dict[str, Any]:
+        if c.purged_at is not None:  # printed and confirmed, or past the reprint window
+            raise Refusal(Reason.REPRINT_EXPIRED, 409)
         muni = db.get(models.Municipality, c.municipality_code)
         assert muni is not None
         view: dict[str, Any] = {
@@ -494,35 +584,50 @@ class Center:
 
     # --- 6. print result and clerk reprint -----------------------------------------------
 
-    def _kiosk_cert(self, db: DbSession, kiosk_id: int, number: str) -> models.Certificate:
-        cert = db.get(models.Certificate, number)
+    def _kiosk_cert(
+        self, db: DbSession, kiosk_id: int, number: str, lock: bool = False
+    ) -> models.Certificate:
+        cert = db.get(models.Certificate, number, with_for_update=lock)
         if cert is None or cert.kiosk_id != kiosk_id:
             raise Refusal(Reason.CERTIFICATE_UNKNOWN, 404)
         return cert
 
     def print_result(self, kiosk_id: int, number: str, ok: bool, error: str) -> dict[str, Any]:
+        """Write-once per print attempt: ``pending`` becomes ``ok`` (final: the content is
+        purged, the ledger keeps its digest) or ``failed`` (a clerk may reprint it once).
+        The same result again is answered as before (a retried request); another is refused."""
+        now = self.clock.now()
         with self.sessions.begin() as db:
-            cert = self._kiosk_cert(db, kiosk_id, number)
-            cert.print_status = "ok" if ok else "failed"
-            db.add(
-                models.AuditEntry(
-                    at=self.clock.now(),
-                    kiosk_id=kiosk_id,
-                    action="print_ok" if ok else "print_failed",
-                    certificate_number=number,
-                    detail=error[:200],
-                )
-            )
+            cert = self._kiosk_cert(db, kiosk_id, number, lock=True)
+            wanted = "ok" if ok else "failed"
+            if cert.print_status == wanted:
+                return {"certificate_number": number, "print_status": cert.print_status}
+            if cert.print_status != "pending":
+                raise Refusal(Reason.PRINT_RESULT_FINAL, 409)
+            cert.print_status = wanted
+            if ok:
+                purge_content(cert, now)
+            else:
+                cert.failed_at = now
+            audit.record(db, now, "print_ok" if ok else "print_failed", kiosk_id=kiosk_id,
+                         certificate_number=number, reason=error)  # fmt: skip
             return {"certificate_number": number, "print_status": cert.print_status}
 
-    def reprint(self, kiosk_id: int, number: str, clerk_id: str) -> dict[str, Any]:
+    def reprint(self, kiosk_id: int, number: str, clerk_token: str) -> dict[str, Any]:
+        """Only a copy whose last print failed, at the kiosk that issued it, within the
+        window after that failure, once per failure, for a clerk the center signed in."""
+        now = self.clock.now()
         with self.sessions.begin() as db:
-            cert = self._kiosk_cert(db, kiosk_id, number)
-            if cert.print_status != "failed":
+            clerk = clerks.signed_in(db, now, kiosk_id, clerk_token)
+            cert = self._kiosk_cert(db, kiosk_id, number, lock=True)
+            if cert.print_status != "failed" or cert.reprints >= self.config.max_reprints:
                 raise Refusal(Reason.REPRINT_NOT_ALLOWED, 409)
+            window = timedelta(seconds=self.config.reprint_window_s)
+            if cert.failed_at is None or now > cert.failed_at + window:
+                raise Refusal(Reason.REPRINT_EXPIRED, 409)
+            view = self._cert_view(db, cert)
             cert.print_status = "pending"
             cert.reprints += 1
-            now = self.clock.now()
             db.add(
                 models.LedgerEntry(
                     municipality_code=cert.municipality_code,
@@ -534,19 +639,34 @@ class Center:
                     at=now,
                 )
             )
-            db.add(
-                models.AuditEntry(
-                    at=now,
-                    kiosk_id=kiosk_id,
-                    action="clerk_reprint",
-                    certificate_number=number,
-                    detail=f"clerk={clerk_id[:40]} reprint={cert.reprints}",
-                )
-            )
-            view = self._cert_view(db, cert)
+            audit.record(db, now, "clerk_reprint", kiosk_id=kiosk_id, certificate_number=number,
+                         actor=clerk)  # fmt: skip
             view["fee"] = 0
             view["reprint"] = cert.reprints
             return view
+
+    # --- clerks ------------------------------------------------------------------------
+
+    def clerk_signin(self, kiosk_id: int, clerk_id: str, pin: bytearray) -> dict[str, Any]:
+        refusal: Refusal | None = None
+        now = self.clock.now()
+        try:
+            with self.sessions.begin() as db:
+                try:
+                    token, expires = clerks.sign_in(
+                        db, now, kiosk_id, clerk_id, pin, self.config.clerk_session_ttl_s
+                    )
+                except Refusal as exc:
+                    refusal = exc  # commit the failure count: it is the lockout
+        finally:
+            pin[:] = bytes(len(pin))
+        if refusal is not None:
+            raise refusal
+        return {"clerk_token": token, "clerk_id": clerk_id, "expires_at": expires.isoformat()}
+
+    def clerk_signout(self, kiosk_id: int, clerk_token: str) -> None:
+        with self.sessions.begin() as db:
+            clerks.sign_out(db, self.clock.now(), kiosk_id, clerk_token)
 
     # --- public keys -------------------------------------------------------------------
 

@@ -124,6 +124,18 @@ class KioskSession:
         )
         return result
 
+    def clerk_signin(self, clerk_id: str, pin: str) -> str:
+        body = _ok(self.http.post("/v1/clerk/session", json={"clerk_id": clerk_id, "pin": pin}))
+        return str(body["clerk_token"])
+
+    def reprint(self, number: str, clerk_token: str) -> dict[str, Any]:
+        result: dict[str, Any] = _ok(
+            self.http.post(
+                f"/v1/certificates/{number}/reprint", json={"clerk_token": clerk_token}
+            )
+        )
+        return result
+
     def logout(self) -> None:
         _ok(self.http.delete("/v1/session", headers=self.auth))
 

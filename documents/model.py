@@ -105,8 +105,10 @@ class Person:
     # 世帯主・続柄 (option HOUSEHOLD)
     household_head: str | None = None
     relationship: str | None = None
-    # 個人番号 (option MY_NUMBER)
+    # 個人番号 (option MY_NUMBER). The printed front carries the number; the signed 2D code
+    # carries only its salted digest (documents.my_number_digest), never the number itself.
     my_number: str | None = None
+    my_number_digest: str | None = None
     # 本籍・筆頭者 (option HONSEKI, Japanese residents)
     honseki: str | None = None
     hittosha: str | None = None
@@ -160,6 +162,7 @@ class CertificateDocument:
     seal: SealRegistration | None = None  # 印鑑登録証明書 only
     income: IncomeRecord | None = None  # 所得 / 所得課税 only
     extra: dict[str, str] = field(default_factory=dict)  # reserved; keep empty
+    my_number_salt: str | None = None  # per certificate; set only beside 個人番号 digests
 
     def to_dict(self) -> dict[str, Any]:
         return _strip_none(asdict(self))
@@ -187,6 +190,7 @@ class CertificateDocument:
             seal=SealRegistration(**data["seal"]) if data.get("seal") else None,
             income=IncomeRecord(**data["income"]) if data.get("income") else None,
             extra=dict(data.get("extra", {})),
+            my_number_salt=data.get("my_number_salt"),
         )
 
     @classmethod

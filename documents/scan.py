@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import shutil
 import subprocess
 import tempfile
@@ -12,8 +11,18 @@ import zxingcpp
 from PIL import Image, UnidentifiedImageError
 
 from documents import segments
+from documents.upload_check import (
+    MAX_PIXELS,
+    MAX_RENDERED_PAGES,
+    Kind,
+    check_pdf,
+    open_image,
+    sniff,
+)
 
 PDF_DPI = 150  # QR modules of our codes are >= 0.5 mm: 3 px at 150 dpi
+PDF_MAX_SIDE = 5000  # pixels: poppler renders only this corner of a page, whatever its size
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's own bomb check, for every image opened here
 
 
 class ScanError(ValueError):
@@ -31,8 +40,9 @@ def codes_in_image(image: Image.Image) -> list[bytes]:
 
 
 def pdf_pages(pdf: bytes, dpi: int = PDF_DPI, first: int | None = None,
-              last: int | None = None) -> list[Image.Image]:
-    """Greyscale rasterized pages (1-based ``first``..``last``, default all)."""
+              last: int | None = None, max_side: int | None = None) -> list[Image.Image]:
+    """Greyscale rasterized pages (1-based ``first``..``last``, default all), each cut to
+    ``max_side`` x ``max_side`` pixels when given."""
     exe = shutil.which("pdftoppm")
     if exe is None:
         raise ScanError("pdftoppm not found: install the Debian package poppler-utils")
@@ -40,6 +50,8 @@ def pdf_pages(pdf: bytes, dpi: int = PDF_DPI, first: int | None = None,
         src = Path(tmp) / "in.pdf"
         src.write_bytes(pdf)
         pages_arg = (["-f", str(first)] if first else []) + (["-l", str(last)] if last else [])
+        if max_side:
+            pages_arg += ["-x", "0", "-y", "0", "-W", str(max_side), "-H", str(max_side)]
         proc = subprocess.run([exe, "-r", str(dpi), "-gray", "-png", *pages_arg, str(src),
                                f"{tmp}/p"],
                               capture_output=True, timeout=120)
@@ -52,20 +64,11 @@ def pdf_pages(pdf: bytes, dpi: int = PDF_DPI, first: int | None = None,
         return pages
 
 
-def _page_count(pdf: bytes) -> int:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    try:
-        return len(PdfReader(io.BytesIO(pdf)).pages)
-    except (PdfReadError, ValueError, KeyError, OSError) as exc:
-        raise ScanError("not a readable PDF") from exc
-
-
 def payload_from_codes(codes: list[bytes]) -> bytes:
-    """The signed payload: a whole KFC1 payload, or one rebuilt from KFS1 segments."""
+    """The signed payload: a whole KFC2 (or legacy KFC1) payload, or one rebuilt from KFS1
+    segments."""
     for raw in codes:
-        if raw.startswith(b"KFC1"):
+        if raw.startswith((b"KFC2", b"KFC1")):
             return raw
     try:
         return segments.join(codes)
@@ -75,20 +78,24 @@ def payload_from_codes(codes: list[bytes]) -> bytes:
 
 def payload_from_file(data: bytes) -> bytes:
     """The signed payload from a PDF or a scanned image (PNG, JPEG, ...) of a back side."""
-    if data.startswith(b"%PDF"):
+    kind = sniff(data)  # UploadRefused: not checked at all (documents.upload_check)
+    if kind is Kind.PDF:
         # Our PDFs put the whole code set on the back of every sheet (even pages): try the
         # first back alone, and rasterize the rest only when that fails (a foreign layout).
-        codes = codes_in_image(pdf_pages(data, PDF_DPI, first=2, last=2)[0]) \
-            if _page_count(data) >= 2 else []
+        pages = check_pdf(data, PDF_DPI)
+        codes = codes_in_image(pdf_pages(data, PDF_DPI, 2, 2, PDF_MAX_SIDE)[0]) \
+            if pages >= 2 else []
         try:
             return payload_from_codes(codes)
         except NoCodeFound:
             pass
-        for page in pdf_pages(data):
+        for page in pdf_pages(data, PDF_DPI, 1, MAX_RENDERED_PAGES, PDF_MAX_SIDE):
             codes += codes_in_image(page)
         return payload_from_codes(codes)
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        with open_image(data, kind) as im:  # checked against the limits before decoding
+            if kind is Kind.JPEG:
+                im.draft("L", im.size)  # decode straight to grey: a third of the memory
             image = im.convert("L")
     except (UnidentifiedImageError, OSError) as exc:
         raise ScanError("not a PDF or an image file") from exc

@@ -2,10 +2,15 @@
 
 Layout (all integers big-endian)::
 
-    magic     4  b"KFC1"
+    magic     4  b"KFC2"
     issuer    1 + n   length-prefixed ASCII municipality code (the signing key's id)
-    body      rest-64 zlib(canonical JSON of the CertificateDocument), level 9
+    body      rest-64 zlib(canonical JSON of the CertificateDocument as signed), level 9
     signature 64  Ed25519 (RFC 8032) over everything before it
+
+"As signed" means each 個人番号 replaced by its salted scrypt digest
+(:mod:`documents.my_number_digest`): the code is readable by anyone, the number is not in
+it. A KFC2 body holding a number in clear is refused as malformed. Payloads of the older
+format ``KFC1`` (number in clear; issued before KFC2) still verify, flagged ``legacy``.
 
 The signature covers the magic and issuer too, so a payload cannot be re-attributed to
 another municipality. Verification needs only the issuer's public key from a trust store;
@@ -21,9 +26,12 @@ from enum import StrEnum
 from Crypto.PublicKey import ECC
 from Crypto.Signature import eddsa
 
+from documents import my_number_digest
 from documents.model import CertificateDocument
 
-MAGIC = b"KFC1"
+MAGIC = b"KFC2"
+LEGACY_MAGIC = b"KFC1"  # 個人番号 in clear in the body; verified, never issued any more
+MAGICS = (MAGIC, LEGACY_MAGIC)
 SIGNATURE_LEN = 64
 MAX_BODY = 64 * 1024  # decompressed; a certificate's content is a few KiB at most
 
@@ -47,6 +55,7 @@ class VerifyResult:
     reason: Reason
     issuer_code: str | None = None
     document: CertificateDocument | None = None
+    legacy: bool = False  # a KFC1 payload: its code carries any 個人番号 in clear
 
     @property
     def valid(self) -> bool:
@@ -66,20 +75,28 @@ def load_public_key_raw(raw: bytes) -> ECC.EccKey:
     return eddsa.import_public_key(raw)
 
 
-def sign_document(doc: CertificateDocument, key: ECC.EccKey) -> bytes:
+def signed_message(doc: CertificateDocument, salt: str | None = None) -> bytes:
+    """The bytes a signature covers: header and the compressed content as signed (each
+    個人番号 replaced by its digest under a fresh, or the given, salt). A signer that holds
+    its key elsewhere (PKCS#11) signs these and appends the 64-byte signature."""
     issuer = doc.issuer.code.encode("ascii")
     if not 0 < len(issuer) < 256:
         raise ValueError("issuer code must be 1..255 ASCII characters")
     head = MAGIC + bytes([len(issuer)]) + issuer
-    body = zlib.compress(doc.canonical_json(), 9)
-    signed = head + body
+    body = zlib.compress(my_number_digest.for_signing(doc, salt).canonical_json(), 9)
+    return head + body
+
+
+def sign_document(doc: CertificateDocument, key: ECC.EccKey, salt: str | None = None) -> bytes:
+    signed = signed_message(doc, salt)
     return signed + eddsa.new(key, "rfc8032").sign(signed)
 
 
 def verify_payload(payload: bytes, trust: dict[str, bytes]) -> VerifyResult:
     """Check a payload against ``trust`` (issuer code -> raw Ed25519 public key)."""
-    if len(payload) < len(MAGIC) + 2 + SIGNATURE_LEN or not payload.startswith(MAGIC):
+    if len(payload) < len(MAGIC) + 2 + SIGNATURE_LEN or payload[:len(MAGIC)] not in MAGICS:
         return VerifyResult(Verdict.INVALID, Reason.MALFORMED)
+    legacy = payload.startswith(LEGACY_MAGIC)
     n = payload[len(MAGIC)]
     start = len(MAGIC) + 1
     issuer_raw = payload[start : start + n]
@@ -108,4 +125,6 @@ def verify_payload(payload: bytes, trust: dict[str, bytes]) -> VerifyResult:
         return VerifyResult(Verdict.INVALID, Reason.MALFORMED, issuer)
     if doc.issuer.code != issuer:
         return VerifyResult(Verdict.INVALID, Reason.MALFORMED, issuer)
-    return VerifyResult(Verdict.VALID, Reason.OK, issuer, doc)
+    if not legacy and not my_number_digest.well_formed(doc):
+        return VerifyResult(Verdict.INVALID, Reason.MALFORMED, issuer)
+    return VerifyResult(Verdict.VALID, Reason.OK, issuer, doc, legacy)

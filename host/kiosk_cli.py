@@ -72,9 +72,14 @@ def main(argv: list[str]) -> int:
         from host.kiosk.clerk_auth import clerk_pin_main
 
         return clerk_pin_main(argv[1:])
+    if argv[:1] == ["enroll"]:  # the kiosk's own key and a CSR for the center to sign
+        from host.kiosk.enroll import enroll_main
+
+        return enroll_main(argv[1:])
     parser = argparse.ArgumentParser(
         prog="kofu kiosk", description=__doc__, epilog="kofu kiosk clerk-pin --id ID: the"
-        " [[kiosk.clerks]] entry of a clerk's PIN (salted scrypt hash)",
+        " [[kiosk.clerks]] entry of a clerk's PIN (salted scrypt hash); kofu kiosk enroll"
+        " --code C --key FILE --csr FILE: this kiosk's key and a request for the center",
     )  # fmt: skip
     parser.add_argument("--config", type=Path, default=Path("kiosk.toml"))
     parser.add_argument("--check", action="store_true", help="only validate the config")

@@ -14,10 +14,12 @@ from pathlib import Path
 from cryptography import x509
 from sqlalchemy import select
 
-from center import admin_ops, models
+from center import admin_ops, models, softhsm
+from center.atrest import attach
 from center.config import default_db_url
 from center.db import make_engine, migrate, session_factory
 from center.demo import RESIDENTS
+from center.keystore import KeyStore
 
 
 class UnknownResident(LookupError):
@@ -26,7 +28,10 @@ class UnknownResident(LookupError):
 
 def register_cards(center_state: Path, cards: Iterable[tuple[str, str]], issued_on: date) -> None:
     """``cards``: (certificate PEM text, demo resident label) pairs."""
-    engine = make_engine(default_db_url(center_state))
+    # the demo center's embedded token: resident rows hold sealed columns (center/atrest.py)
+    engine = attach(
+        make_engine(default_db_url(center_state)), KeyStore(softhsm.settings(center_state))
+    )
     try:
         migrate(engine)
         with session_factory(engine).begin() as db:

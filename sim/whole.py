@@ -205,6 +205,11 @@ class WholeSim:
             for name, pem in todo.items():
                 (certs / f"{name}.pem").write_text(pem, encoding="ascii")
 
+        # The clerk, with the same salted hash at the kiosk and at the center (which checks
+        # it again before a reprint); hashed afresh at each start.
+        clerk_hash = hash_pin(ClerkPin.from_text(SIM_CLERK_PIN))
+        self._admin("clerk", "add", "--id", SIM_CLERK_ID, stdin=clerk_hash + "\n")
+
         self.card = self.stack.enter_context(virtual_card_on_pcscd(card_state, slot=CARD_SLOT))
         self.cash = CashSim(hoppers={3: (10, 200), 4: (100, 200), 5: (500, 50)}).start()
         self.stack.callback(self.cash.stop)
@@ -221,10 +226,7 @@ class WholeSim:
         tables: dict[str, dict[str, Any]] = {
             "kiosk": {
                 "spool_dir": str(self.state / "spool"),
-                # [[kiosk.clerks]]: hashed afresh (new salt) at each start
-                "clerks": [
-                    {"id": SIM_CLERK_ID, "pin_hash": hash_pin(ClerkPin.from_text(SIM_CLERK_PIN))}
-                ],
+                "clerks": [{"id": SIM_CLERK_ID, "pin_hash": clerk_hash}],
             },
             "session": {"timeouts": self.timeouts} if self.timeouts else {},
             "cash": {
@@ -282,11 +284,11 @@ class WholeSim:
                 time.sleep(1.0)
         return printer
 
-    def _admin(self, *args: str) -> None:
+    def _admin(self, *args: str, stdin: str = "") -> None:
         cmd = [sys.executable, "-c", "import sys; from host.cli import main; "
                "sys.exit(main(sys.argv[1:]))", "center", "admin", "--state",
                str(self.state / "center"), *args]  # fmt: skip
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, input=stdin)
         if done.returncode != 0:
             raise RuntimeError(f"center admin {args[0]} failed: {done.stdout}{done.stderr}")
 

@@ -260,12 +260,15 @@ def _back(c: Canvas, doc: CertificateDocument, codes: list[list[list[bool]]], n:
     c.setFont(GOTHIC, 12)
     c.drawString(MARGIN, PAGE_H - 26 * mm, "改ざん防止用コード（内容確認用）")
     c.setFont(GOTHIC, 8.5)
-    for i, line in enumerate((
+    notes = [
         f"このコードには、表面の証明内容と{doc.issuer.name}の電子署名が記録されています。",
         "「kofu verify」または確認用ページで読み取り、表示される内容と表面を照合してください。",
         f"発行者: {doc.issuer.name}（{doc.issuer.code}）　証明書の種類: {doc.type.title_ja}",
-    )):
-        c.drawString(MARGIN, PAGE_H - (33 + 5 * i) * mm, line)
+    ]
+    if any(p.my_number for p in doc.members):
+        notes.append("個人番号はコードに記録されていません（照合用の値のみ。番号を入力して照合できます）。")
+    for i, line in enumerate(notes):
+        c.drawString(MARGIN, PAGE_H - (32 + 4.5 * i) * mm, line)
     size = 70 * mm if len(codes) <= 2 else 56 * mm
     per_row = 2
     for i, matrix in enumerate(codes):

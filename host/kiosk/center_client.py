@@ -13,6 +13,7 @@ import asyncio
 import base64
 import json
 import logging
+import re
 import socket
 import ssl
 from typing import Any
@@ -24,6 +25,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from documents.model import CertificateType
 from host.session import events as E
 from host.session.actions import Order
+from host.session.pin import ClerkPin
 from host.session.ports import CenterDown, CenterRefusal
 
 from .config import CenterConfig
@@ -49,6 +51,11 @@ class NotThisSession(CenterRefusal):
 
     def __init__(self) -> None:
         super().__init__(E.RefusalReason.OTHER)
+
+
+def reason_code(reason: str) -> str:
+    """The center takes reasons as codes only (IPP keywords, device states)."""
+    return re.sub(r"[^A-Za-z0-9_.:-]", "_", reason)[:80]
 
 
 def refusal_reason(code: str) -> E.RefusalReason:
@@ -133,6 +140,7 @@ class CenterClient:
         self._token = ""
         self._quote_id = ""
         self._issued: dict[str, E.IssuedDocument] = {}
+        self._clerk_token = ""  # a clerk the center signed in here (reprints need one)
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -142,19 +150,35 @@ class CenterClient:
         self._challenge_id = self._token = self._quote_id = ""
         self._issued.clear()
 
-    async def _call(self, method: str, path: str, body: Any = None, auth: bool = False) -> Any:
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        auth: bool = False,
+        content: bytes | None = None,
+        retries: int | None = None,
+    ) -> Any:
         headers = {"Authorization": f"Bearer {self._token}"} if auth else {}
+        if content is not None:
+            headers["Content-Type"] = "application/json"
         last = "unreachable"
-        for attempt in range(self.cfg.retries + 1):
+        for attempt in range((self.cfg.retries if retries is None else retries) + 1):
             if attempt:
                 await asyncio.sleep(self.retry_delay_s * 2 ** (attempt - 1))
             try:
-                resp = await self.http.request(method, path, json=body, headers=headers)
+                resp = await self.http.request(
+                    method, path, json=body, content=content, headers=headers
+                )
             except httpx.TransportError as exc:
                 last = type(exc).__name__
                 continue
             if resp.status_code >= 500:
                 last = f"http {resp.status_code}"
+                try:  # e.g. crl_stale: the center cannot check cards now
+                    last = str(resp.json().get("error", last))
+                except ValueError:
+                    pass
                 continue
             if resp.status_code >= 400:
                 try:
@@ -223,7 +247,9 @@ class CenterClient:
         for number in certificate_numbers:
             if number in self._issued:
                 await self._call(
-                    "POST", f"/v1/certificates/{number}/print-result", {"ok": ok, "error": reason}
+                    "POST",
+                    f"/v1/certificates/{number}/print-result",
+                    {"ok": ok, "error": reason_code(reason)},
                 )
 
     async def reprint(self, certificate_numbers: tuple[str, ...]) -> tuple[E.IssuedDocument, ...]:
@@ -231,11 +257,38 @@ class CenterClient:
         for number in certificate_numbers:
             if number not in self._issued:
                 raise NotThisSession()
+            if not self._clerk_token:
+                raise CenterRefusal(E.RefusalReason.parse("clerk_invalid"))
             view = await self._call(
-                "POST", f"/v1/certificates/{number}/reprint", {"clerk_id": "kiosk-clerk"}
+                "POST", f"/v1/certificates/{number}/reprint", {"clerk_token": self._clerk_token}
             )
             out.append(document_from_view(view, self._issued[number].quote_id))
         return tuple(out)
+
+    async def clerk_signin(self, clerk_id: str, pin: ClerkPin) -> None:
+        """Have the center sign the clerk in too (its own check of id and PIN): a reprint
+        needs it. One try: a wrong PIN must not count three times. The body is built in a
+        buffer that is zeroed after sending (httpx still holds a bytes copy until it is
+        collected)."""
+        self._clerk_token = ""
+        buf = bytearray(b'{"clerk_id":' + json.dumps(clerk_id).encode() + b',"pin":"')
+        pin.use(buf.extend)
+        buf += b'"}'
+        try:
+            body = await self._call("POST", "/v1/clerk/session", content=bytes(buf), retries=0)
+        finally:
+            buf[:] = bytes(len(buf))
+        self._clerk_token = str(body["clerk_token"])
+
+    async def clerk_signout(self) -> None:
+        token, self._clerk_token = self._clerk_token, ""
+        if token:
+            try:
+                await self._call(
+                    "POST", "/v1/clerk/session/end", {"clerk_token": token}, retries=0
+                )
+            except (CenterDown, CenterRefusal):
+                pass
 
     async def end_session(self) -> None:
         if self._token:
@@ -248,6 +301,11 @@ class CenterClient:
     async def report_health(self, snapshot: dict[str, Any]) -> bool:
         """Send the kiosk's health board (codes only) to the center; one try, no retries:
         the next report follows soon. False when it did not arrive."""
+        devices = {
+            name: {**d, "reason": reason_code(str(d.get("reason", "")))}
+            for name, d in (snapshot.get("devices") or {}).items()
+        }
+        snapshot = {**snapshot, "devices": devices}
         try:
             resp = await self.http.post("/v1/kiosk/health", json=snapshot)
         except httpx.TransportError as exc:

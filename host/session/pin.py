@@ -71,6 +71,15 @@ class Pin:
         moved._buf, self._buf = self._buf, bytearray()
         return moved
 
+    def copy(self: P) -> P:
+        """A second holder with its own wipeable buffer (no immutable copy on the way): for
+        a PIN two checks need, each wiping its own."""
+        if not self._buf:
+            raise ValueError("PIN already wiped")
+        twin = object.__new__(type(self))
+        twin._buf = bytearray(self._buf)
+        return twin
+
     @property
     def wiped(self) -> bool:
         return not self._buf

@@ -77,7 +77,16 @@ class CenterPort(Protocol):
 
     async def reprint(
         self, certificate_numbers: tuple[str, ...]
-    ) -> tuple[E.IssuedDocument, ...]: ...
+    ) -> tuple[E.IssuedDocument, ...]:
+        """Needs a clerk the center signed in (``clerk_signin``); else a CenterRefusal."""
+        ...
+
+    async def clerk_signin(self, clerk_id: str, pin: ClerkPin) -> None:
+        """The center's own check of a clerk the kiosk signed in (CenterRefusal if it
+        refuses); the caller wipes the PIN."""
+        ...
+
+    async def clerk_signout(self) -> None: ...
 
 
 class PaymentPort(EventSource, Protocol):

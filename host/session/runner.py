@@ -113,9 +113,12 @@ class PortExecutor:
                 case A.SetGuide(guide=guide, on=on):
                     await p.coprocessor.set_guide(guide, on)
                 case A.CheckClerkPin(pin=pin):
-                    return [await self._clerk_pin(p.clerk, pin)]
+                    return [await self._clerk_pin(p.clerk, p.center, pin)]
                 case A.Record() if p.desk is not None:
                     await p.desk.record(action)
+                case A.ClerkAudit(event="signout") if p.desk is not None:
+                    await p.center.clerk_signout()
+                    return await self._clerk(p.desk, action)
                 case _ if p.desk is not None:
                     return await self._clerk(p.desk, action)
         except CardFailure:
@@ -129,9 +132,19 @@ class PortExecutor:
         return []
 
     @staticmethod
-    async def _clerk_pin(clerk: ClerkAuthPort, pin: ClerkPin) -> E.ClerkPinChecked:
+    async def _clerk_pin(
+        clerk: ClerkAuthPort, center: CenterPort, pin: ClerkPin
+    ) -> E.ClerkPinChecked:
+        for_center = pin.copy()  # the kiosk's check takes the PIN and wipes it
         try:
             who = await clerk.check(pin)
+            if who is not None:
+                # The center verifies the clerk too: without its token no reprint. Cash
+                # work does not need the center, so its refusal or absence is only logged.
+                try:
+                    await center.clerk_signin(who, for_center)
+                except (CenterRefusal, CenterDown) as exc:
+                    log.warning("center did not sign the clerk in: %s", type(exc).__name__)
         except ClerkLocked:
             return E.ClerkPinChecked(False, locked=True)
         except Exception as exc:
@@ -140,6 +153,7 @@ class PortExecutor:
             return E.ClerkPinChecked(False)
         finally:
             pin.wipe()
+            for_center.wipe()
         return E.ClerkPinChecked(who is not None, clerk=who or "")
 
     @staticmethod

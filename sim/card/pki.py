@@ -253,12 +253,22 @@ def _ensure_cert(
 
 
 def _write_crl(state: Path, ca_cert: x509.Certificate, ca_key: RSA.RsaKey) -> None:
+    """Numbered one above the last (the center refuses an older CRL put back); valid two
+    weeks, since the sim runs the center's clock up to a week ahead."""
     now = _now()
+    number = 1
+    if ca_paths(state).crl.exists():
+        old = x509.load_pem_x509_crl(ca_paths(state).crl.read_bytes())
+        try:
+            number = old.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number + 1
+        except x509.ExtensionNotFound:
+            pass
     builder = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(ca_cert.subject)
         .last_update(now - dt.timedelta(minutes=5))
-        .next_update(now + dt.timedelta(days=1))
+        .next_update(now + dt.timedelta(days=14))
+        .add_extension(x509.CRLNumber(number), critical=False)
     )
     for p in PERSONAS.values():
         if not p.revoked:

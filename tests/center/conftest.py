@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from center import demo
+from center import demo, softhsm
+from center.atrest import attach
 from center.db import make_engine
+from center.keystore import KeyStore
 from center.launch import RunningCenter
 from center.pgtemp import TempPostgres
 from center.pki import CenterPki
@@ -58,7 +60,8 @@ def live(request: pytest.FixtureRequest, center_state: Path) -> Iterator[Live]:
     db_url = _db_url(backend, center_state, request)
     clock = demo.service_morning()
     with RunningCenter(center_state, "--clock", clock.isoformat(), workers=2, db=db_url) as run:
-        engine = make_engine(db_url)
+        # the running center's token (center/softhsm.py): sealed columns open through it
+        engine = attach(make_engine(db_url), KeyStore(softhsm.settings(center_state)))
         try:
             yield Live(backend, run.url, center_state, db_url, engine, clock.date(), run.output)
         finally:

@@ -14,6 +14,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import select
 
 from center import admin_cli, models
+from center.atrest import attach
 from center.cli import build_config
 from center.cli import main as center_main
 from center.clock import JST, Clock
@@ -22,6 +23,7 @@ from center.db import make_engine, migrate, session_factory
 from center.demo import LONG_ADDRESS
 from center.pki import CenterPki, DemoJpki, load_pair
 from center.prepare import prepare
+from center.token_setup import open_keystore
 
 HEADER = "household,household_head,relationship,name,kana,birth_date,sex,address,my_number,moved_in"
 
@@ -151,7 +153,7 @@ def test_migrations_match_models(tmp_path: Path) -> None:
 def test_prepare_creates_demo_once(demo_config: CenterConfig) -> None:
     config = demo_config
     prepare(config)  # a second start adds nothing
-    engine = make_engine(config.db_url)
+    engine = attach(make_engine(config.db_url), open_keystore(config))  # residents are sealed
     with session_factory(engine)() as db:
         assert len(db.scalars(select(models.Municipality)).all()) == 2
         residents = db.scalars(select(models.Resident)).all()

@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from center import models
+from center import clerks, models
 from center.admin_ops import ledger_csv
 from center.pki import DemoJpki
 from center.simkiosk import Card, KioskSession, Refused, client
@@ -199,17 +199,24 @@ def test_print_failure_reprint_reuses_number_free_and_audited(
     kiosk.login(card(live, "sato"))
     cert = kiosk.pay(kiosk.order([{"type": "juminhyo"}]))["certificates"][0]
     number = cert["certificate_number"]
-    reprint = kiosk.http.post(f"/v1/certificates/{number}/reprint", json={"clerk_id": "c1"})
+    with live.engine.begin() as db:
+        db.execute(delete(models.Clerk).where(models.Clerk.id == "flow-clerk"))
+        db.execute(
+            insert(models.Clerk).values(
+                id="flow-clerk", pin_hash=clerks.hash_pin(bytearray(b"864209")), active=True,
+                failures=0,
+            )
+        )  # fmt: skip
+    token = kiosk.clerk_signin("flow-clerk", "864209")
+    reprint = kiosk.http.post(f"/v1/certificates/{number}/reprint", json={"clerk_token": token})
     assert reprint.status_code == 409  # nothing failed yet
-    kiosk.print_result(number, False, "paper jam")
-    reprint = kiosk.http.post(f"/v1/certificates/{number}/reprint", json={"clerk_id": "c1"})
-    assert reprint.status_code == 200
-    body = reprint.json()
+    kiosk.print_result(number, False, "media-jam")
+    body = kiosk.reprint(number, token)
     assert body["certificate_number"] == number and body["fee"] == 0
     assert body["payload_b64"] == cert["payload_b64"]
     with client(live.url, live.state, "demo-kiosk-2") as other:
-        resp = other.post(f"/v1/certificates/{number}/reprint", json={"clerk_id": "c1"})
-        assert resp.status_code == 404  # only the kiosk that printed it
+        resp = other.post(f"/v1/certificates/{number}/reprint", json={"clerk_token": token})
+        assert resp.status_code == 401  # the clerk signed in at the other kiosk
     with live.engine.connect() as db:
         ledger = db.execute(
             select(models.LedgerEntry.kind, models.LedgerEntry.fee).where(

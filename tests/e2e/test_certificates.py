@@ -30,7 +30,7 @@ TITLES = {
 # The member field each 住民票 option group adds to the signed content.
 OPTION_FIELDS = {
     "household": "relationship",
-    "my_number": "my_number",
+    "my_number": "my_number_digest",  # the code carries a salted digest, never the number
     "honseki": "honseki",
     "nationality": "nationality",
     "residence_card": "residence_card_number",

@@ -33,7 +33,7 @@ from host.payment.journal import Journal
 from host.session import actions as A
 from host.session import events as E
 from host.session.pin import ClerkPin, Pin, PinFormatError
-from host.session.ports import ClerkLocked
+from host.session.ports import CenterDown, ClerkLocked
 from host.session.runner import PortExecutor
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -427,12 +427,25 @@ def test_sign_ins_failures_and_lockouts_are_journaled_without_the_digits(
 def test_the_executor_answers_with_the_clerk_or_the_lock_and_wipes_the_pin(
     clerks: ClerkAuth,
 ) -> None:
+    class CenterAway:
+        """The center is down: the kiosk's own sign-in still holds (cash work needs no
+        center; only reprints need its token)."""
+
+        signins: list[str] = []
+
+        async def clerk_signin(self, clerk_id: str, pin: ClerkPin) -> None:
+            self.signins.append(clerk_id)
+            raise CenterDown("unreachable")
+
+    center = CenterAway()
+
     async def run(digits: bytes) -> tuple[E.ClerkPinChecked, ClerkPin]:
         pin = ClerkPin(digits)
-        return await PortExecutor._clerk_pin(clerks, pin), pin
+        return await PortExecutor._clerk_pin(clerks, center, pin), pin  # type: ignore[arg-type]
 
     answer, pin = asyncio.run(run(PIN))
     assert answer == E.ClerkPinChecked(True, clerk="c01") and pin.wiped
+    assert center.signins == ["c01"]
     answer, pin = asyncio.run(run(WRONG))
     assert answer == E.ClerkPinChecked(False) and pin.wiped
     asyncio.run(run(WRONG))

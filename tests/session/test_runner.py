@@ -17,7 +17,7 @@ from host.session import actions as A
 from host.session import events as E
 from host.session.demo import OPEN_TIME, demo_documents, demo_menu
 from host.session.machine import SessionConfig, SessionMachine
-from host.session.pin import Pin
+from host.session.pin import ClerkPin, Pin
 from host.session.ports import CenterDown, CenterRefusal, PrintError
 from host.session.runner import PortExecutor, Ports, SessionRunner
 from host.session.states import DEFAULT_TIMEOUTS, State
@@ -58,6 +58,8 @@ class Center:
         self.refuse, self.down = refuse, down
         self.issued: list[str] = []
         self.reports: list[bool] = []
+        self.clerks: list[str] = []
+        self.clerk_pins: list[ClerkPin] = []
 
     async def challenge(self) -> bytes:
         if self.down:
@@ -82,6 +84,13 @@ class Center:
 
     async def reprint(self, numbers: tuple[str, ...]) -> tuple[E.IssuedDocument, ...]:
         return demo_documents()
+
+    async def clerk_signin(self, clerk_id: str, pin: ClerkPin) -> None:
+        self.clerks.append(f"{clerk_id}:{pin.use(bytes).decode()}")
+        self.clerk_pins.append(pin)
+
+    async def clerk_signout(self) -> None:
+        self.clerks.append("-")
 
 
 class Payment:
@@ -145,7 +154,11 @@ class Coproc:
 
 class Clerk:
     async def check(self, pin: Pin) -> str | None:
-        return "c01" if pin.use(bytes) == b"999999" else None
+        owned = pin.move()  # as the real one: it takes the digits and wipes them
+        try:
+            return "c01" if owned.use(bytes) == b"999999" else None
+        finally:
+            owned.wipe()
 
 
 class Screen:
@@ -286,6 +299,24 @@ def test_recording_executor_wipes_pins(tmp_path: Path) -> None:
         return rec.actions
 
     assert len(run_async(go())) == 1
+
+
+def test_the_center_signs_in_the_clerk_the_kiosk_signed_in(tmp_path: Path) -> None:
+    async def go() -> tuple[list[E.Event], list[E.Event], Center]:
+        runner, ports, _ = make(tmp_path)
+        ex = runner.executor
+        right, wrong = ClerkPin(b"999999"), ClerkPin(b"123456")
+        ok = await ex.execute(A.CheckClerkPin(right))
+        bad = await ex.execute(A.CheckClerkPin(wrong))
+        assert right.wiped and wrong.wiped
+        assert isinstance(ports.center, Center)
+        return ok, bad, ports.center
+
+    ok, bad, center = run_async(go())
+    assert ok == [E.ClerkPinChecked(True, clerk="c01")]
+    assert bad == [E.ClerkPinChecked(False)]
+    assert center.clerks == ["c01:999999"]  # only the signed-in one, with its digits
+    assert all(p.wiped for p in center.clerk_pins)  # and wiped once the center answered
 
 
 def test_a_port_raising_unexpectedly_does_not_kill_the_runner() -> None:
