@@ -174,14 +174,19 @@ class BodyLimit:
     """Refuse bodies over the limit before the application sees them. Bodies are small
     (a few KiB), so the whole body is read first and then handed on in one piece."""
 
-    def __init__(self, app: Any, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: Any, limit: int, on_refused: Any = None) -> None:
+        self.app, self.limit, self.on_refused = app, limit, on_refused
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_big = refusal_response(Refusal(Reason.BODY_TOO_LARGE, 413))
+        refusal = refusal_response(Refusal(Reason.BODY_TOO_LARGE, 413))
+
+        async def too_big(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            if self.on_refused is not None:
+                await self.on_refused(scope)  # the audit line of this refusal too
+            await refusal(scope, receive, send)
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.limit):
             await too_big(scope, receive, send)
@@ -403,4 +408,13 @@ def create_verify_app(config: CenterConfig) -> FastAPI:
 def app_from_env() -> Any:
     """uvicorn factory for worker processes."""
     config = CenterConfig.from_env()
-    return BodyLimit(create_app(config), config.max_body_bytes)
+    app = create_app(config)
+    center: Center = app.state.center
+
+    async def audit_refused(scope: dict[str, Any]) -> None:
+        await run_in_threadpool(
+            audit.refusal, center.sessions, center.clock.now(), Reason.BODY_TOO_LARGE.value,
+            None, client_cert_der(scope),
+        )  # fmt: skip
+
+    return BodyLimit(app, config.max_body_bytes, audit_refused)

@@ -72,6 +72,7 @@ def _exit_with_parent() -> None:
 
 def main(argv: list[str]) -> int:
     from center.app import create_verify_app
+    from center.guard import Server as guard_server
     from documents.verify_web import guard
 
     p = argparse.ArgumentParser(prog="center.verify_server")
@@ -99,7 +100,8 @@ def main(argv: list[str]) -> int:
     )
     sock = socket.socket(fileno=args.fd)
     try:
-        uvicorn.Server(uconfig).run(sockets=[sock])
+        # the same accept-time guard as the API port (per address, in total, TLS deadline)
+        guard_server(uconfig).run(sockets=[sock])
     except KeyboardInterrupt:
         pass
     return 0

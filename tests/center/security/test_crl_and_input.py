@@ -159,3 +159,29 @@ def test_reasons_are_codes_only(live: Live, kiosk: KioskSession) -> None:
     assert resp.status_code == 422
     health["devices"]["printer"]["reason"] = "media-jam"  # type: ignore[index]
     assert kiosk.http.post("/v1/kiosk/health", json=health).status_code == 204
+
+
+def test_a_body_over_the_limit_is_refused_and_audited(live: Live, kiosk: KioskSession) -> None:
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    from center import models
+
+    def lines() -> int:
+        with Session(live.engine) as db:
+            return int(
+                db.scalar(
+                    select(func.count()).where(
+                        models.AuditEntry.action == "refusal",
+                        models.AuditEntry.detail.contains("reason=body_too_large"),
+                        models.AuditEntry.kiosk_id.is_not(None),
+                    )
+                )
+                or 0
+            )
+
+    before = lines()
+    resp = kiosk.http.post("/v1/session/orders", content=b"{" + b" " * (70 * 1024) + b"}",
+                           headers={"content-type": "application/json"})  # fmt: skip
+    assert resp.status_code == 413 and resp.json()["error"] == "body_too_large"
+    assert lines() == before + 1
