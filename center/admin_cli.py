@@ -12,13 +12,24 @@ from pathlib import Path
 from cryptography import x509
 from sqlalchemy import select
 
-from center import admin_clerks, admin_lifecycle, admin_ops, audit, models, token_setup
+from center import (
+    admin_clerks,
+    admin_lifecycle,
+    admin_offering,
+    admin_ops,
+    admin_register,
+    audit,
+    models,
+    register_import,
+    token_setup,
+)
 from center.atrest import attach, session_keystore
 from center.cli import DEFAULT_STATE
 from center.clock import JST, Clock
 from center.config import default_db_url
 from center.db import make_engine, migrate, session_factory
 from center.demo import RESIDENTS
+from center.offering_file import NOTICE_CHARS
 from center.pki import CenterPki
 from center.private_files import private_umask, tighten
 
@@ -45,7 +56,9 @@ def main(argv: list[str]) -> int:
     m.add_argument("--counter-fee", type=int, required=True)
     m.add_argument("--seal", type=Path, help="PNG of the official seal (default: drawn)")
 
-    r = sub.add_parser("import-residents", help="CSV with a header row; see admin_ops")
+    r = sub.add_parser(
+        "import-residents", help="CSV with a header row, upserted by resident_code"
+    )
     r.add_argument("--municipality", required=True)
     r.add_argument("csv", type=Path)
 
@@ -75,12 +88,16 @@ def main(argv: list[str]) -> int:
     w.add_argument("--municipality", required=True)
     w.add_argument("--from", dest="start", type=datetime.fromisoformat, required=True)
     w.add_argument("--to", dest="end", type=datetime.fromisoformat, required=True)
-    w.add_argument("--note", default="")
+    w.add_argument("--note", default="", help="for the operators")
+    w.add_argument("--notice-ja", default="", help="what the citizen is told (Japanese)")
+    w.add_argument("--notice-en", default="", help="what the citizen is told (English)")
 
     sub.add_parser("public-keys", help="municipality signing public keys (JSON)")
     sub.add_parser("kiosk-health", help="each kiosk's latest health report (JSON lines)")
     admin_lifecycle.add_commands(sub)
     admin_clerks.add_commands(sub)
+    admin_register.add_commands(sub)
+    admin_offering.add_commands(sub)
 
     args = p.parse_args(argv)
     state = Path(args.state).resolve()
@@ -103,6 +120,10 @@ def main(argv: list[str]) -> int:
             return admin_lifecycle.run(args, sessions, pki, clock)
         if args.cmd in admin_clerks.COMMANDS:
             return admin_clerks.run(args, sessions, clock, admin_lifecycle.operator())
+        if args.cmd in admin_register.COMMANDS:
+            return admin_register.run(args, sessions, clock, admin_lifecycle.operator())
+        if args.cmd in admin_offering.COMMANDS:
+            return admin_offering.run(args, sessions, clock, admin_lifecycle.operator())
         with sessions.begin() as db:
             if args.cmd in AUDITED:
                 audit.record(db, clock.now(), "admin_" + args.cmd.replace("-", "_"),
@@ -117,22 +138,13 @@ def main(argv: list[str]) -> int:
                 )  # fmt: skip
                 print(f"municipality {args.code} created")
             elif args.cmd == "import-residents":
-                reports = admin_ops.import_residents(
-                    db, args.municipality, args.csv.read_text(encoding="utf-8"), clock.today()
-                )
+                reports = register_import.import_residents(
+                    db, args.municipality, args.csv.read_text(encoding="utf-8"),
+                    clock.today(), clock.now(),
+                )  # fmt: skip
                 for rep in reports:
-                    print(
-                        json.dumps(
-                            {
-                                "row": rep.row,
-                                "status": rep.status,
-                                "fields": list(rep.fields),
-                                "message": rep.message,
-                            }
-                        )
-                    )
-                bad = sum(1 for rep in reports if rep.status != "imported")
-                print(json.dumps({"rows": len(reports), "not_clean": bad}))
+                    print(json.dumps(rep.as_json(), ensure_ascii=False))
+                print(json.dumps(register_import.summary(reports)))
             elif args.cmd == "register-kiosk":
                 cert = pki.issue_kiosk(args.code)
                 admin_ops.register_kiosk(db, args.code, cert, args.location)
@@ -172,10 +184,12 @@ def main(argv: list[str]) -> int:
                 )
                 if end <= start or db.get(models.Municipality, args.municipality) is None:
                     raise ValueError("unknown municipality or empty window")
+                if max(len(args.notice_ja), len(args.notice_en)) > NOTICE_CHARS:
+                    raise ValueError(f"a notice is at most {NOTICE_CHARS} characters")
                 db.add(
                     models.MaintenanceWindow(
                         municipality_code=args.municipality, starts_at=start, ends_at=end,
-                        note=args.note,
+                        note=args.note, notice_ja=args.notice_ja, notice_en=args.notice_en,
                     )
                 )  # fmt: skip
                 print(f"maintenance {start.isoformat()} - {end.isoformat()}")

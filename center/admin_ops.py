@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import secrets
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -14,14 +13,12 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
-from center import models
+from center import models, offering
 from center.atrest import session_keystore
 from center.clock import JST
 from center.jpki import serial_hex
 from center.pki import fingerprint
-from center.rules import over_limit
 from center.seal import draw_seal
-from documents.model import CertificateType
 
 
 def new_uid() -> str:
@@ -57,15 +54,8 @@ def create_municipality(
     )
     db.add(muni)
     db.flush()  # no ORM relationships: the parent row goes first
-    for kind in CertificateType:
-        db.add(
-            models.Fee(
-                municipality_code=code,
-                cert_type=str(kind),
-                kiosk_fee=kiosk_fee,
-                counter_fee=counter_fee,
-            )
-        )
+    # every type at one fee until the city applies its own offering.toml
+    offering.apply(db, offering.everything(code, kiosk_fee, counter_fee, opens, closes))
     # the year-end closure every municipality has (29 Dec - 3 Jan)
     db.add(
         models.MaintenanceWindow(
@@ -138,114 +128,7 @@ def register_seal(
     return seal
 
 
-# --- residents from CSV ----------------------------------------------------------------
-
-CSV_COLUMNS = (
-    "household", "household_head", "relationship", "name", "kana", "alias", "birth_date",
-    "sex", "resident_since", "moved_in", "address", "previous_address", "my_number",
-    "honseki", "hittosha", "nationality", "residence_card_number", "article_30_45",
-    "residence_status", "period_of_stay", "stay_expiry", "data_as_of",
-)  # fmt: skip
-FLAG_COLUMNS = (
-    "moved_out", "move_out_filed", "support_measures", "deceased", "gaiji_pending",
-)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class RowReport:
-    row: int  # 1-based data row (the header is row 0)
-    status: str  # imported | imported_over_limit | rejected
-    fields: tuple[str, ...] = ()  # over the character limit, or malformed
-    message: str = ""
-
-
-def _opt(row: dict[str, str], key: str) -> str | None:
-    value = (row.get(key) or "").strip()
-    return value or None
-
-
-def _date(row: dict[str, str], key: str) -> date | None:
-    value = _opt(row, key)
-    return date.fromisoformat(value) if value else None
-
-
-def import_residents(db: DbSession, muni_code: str, text: str, today: date) -> list[RowReport]:
-    """Import residents; each row is checked against the character limits and reported.
-    A row over a limit is still imported (it is the resident register), but that resident
-    will be refused at the kiosk; a malformed row is rejected and nothing of it is stored.
-    ``today`` (the center's) is the data's as-of date when a row has none."""
-    if db.get(models.Municipality, muni_code) is None:
-        raise ValueError(f"unknown municipality {muni_code}")
-    reader = csv.DictReader(io.StringIO(text))
-    missing = {"name", "kana", "birth_date", "sex", "address"} - set(reader.fieldnames or ())
-    if missing:
-        raise ValueError(f"CSV lacks columns: {', '.join(sorted(missing))}")
-    reports: list[RowReport] = []
-    households: dict[str, models.Household] = {
-        h.code: h
-        for h in db.scalars(
-            select(models.Household).where(models.Household.municipality_code == muni_code)
-        )
-    }
-    for n, row in enumerate(reader, start=1):
-        try:
-            birth = _date(row, "birth_date")
-            if birth is None or (row.get("sex") or "").strip() not in ("男", "女"):
-                raise ValueError("birth_date and sex (男/女) are required")
-            hh = None
-            code = _opt(row, "household")
-            if code:
-                hh = households.get(code)
-                if hh is None:
-                    hh = models.Household(
-                        municipality_code=muni_code,
-                        code=code,
-                        head_name=_opt(row, "household_head") or row["name"],
-                    )
-                    db.add(hh)
-                    db.flush()
-                    households[code] = hh
-            fields = {k: _opt(row, k) for k in CSV_COLUMNS}
-            fields["household_head"] = hh.head_name if hh else None
-            too_long = tuple(over_limit(fields))
-            moved_in = _date(row, "moved_in")
-            flags = {
-                k: (row.get(k) or "").strip().lower() in ("1", "true", "yes") for k in FLAG_COLUMNS
-            }
-            with db.begin_nested():
-                db.add(
-                    models.Resident(
-                        uid=new_uid(),
-                        municipality_code=muni_code,
-                        household_id=hh.id if hh else None,
-                        name=row["name"].strip(),
-                        kana=row["kana"].strip(),
-                        alias=fields["alias"],
-                        birth_date=birth,
-                        sex=row["sex"].strip(),
-                        resident_since=_date(row, "resident_since") or moved_in or birth,
-                        moved_in=moved_in,
-                        address=row["address"].strip(),
-                        previous_address=fields["previous_address"],
-                        relationship=fields["relationship"],
-                        my_number=fields["my_number"],
-                        honseki=fields["honseki"],
-                        hittosha=fields["hittosha"],
-                        nationality=fields["nationality"],
-                        residence_card_number=fields["residence_card_number"],
-                        article_30_45=fields["article_30_45"],
-                        residence_status=fields["residence_status"],
-                        period_of_stay=fields["period_of_stay"],
-                        stay_expiry=_date(row, "stay_expiry"),
-                        data_as_of=_date(row, "data_as_of") or today,
-                        **flags,
-                    )
-                )
-            status = "imported_over_limit" if too_long else "imported"
-            reports.append(RowReport(n, status, too_long))
-        except (ValueError, KeyError) as exc:
-            reports.append(RowReport(n, "rejected", (), str(exc).split(":")[0][:80]))
-    return reports
+# Residents come in by `center/register_import.py` and change by `center/idou.py`.
 
 
 # --- daily ledger ------------------------------------------------------------------------

@@ -25,8 +25,9 @@ from center.clock import Clock
 from center.config import CenterConfig
 from center.db import make_engine, read_only, session_factory
 from center.jpki import TrustStore, parse_certificate
+from center.offering import COPIES_LIMIT
 from center.reasons import Reason, Refusal
-from center.service import MAX_COPIES, Center
+from center.service import Center
 from center.tls import client_cert_der
 from center.token_setup import open_keystore
 from documents.model import CertificateType, JuminhyoOption
@@ -71,7 +72,8 @@ class SessionOut(Strict):
 
 class OrderLineIn(Strict):
     type: CertificateType
-    copies: Annotated[int, Field(strict=True, ge=1, le=MAX_COPIES)] = 1
+    # any city's most; the city's own limit is the service's to check
+    copies: Annotated[int, Field(strict=True, ge=1, le=COPIES_LIMIT)] = 1
     member_ids: Annotated[list[Annotated[str, Field(max_length=40)]], Field(max_length=10)] = []
     options: Annotated[list[JuminhyoOption], Field(max_length=6)] = []
     fiscal_year: Annotated[int, Field(strict=True, ge=1900, le=2200)] | None = None
@@ -164,8 +166,8 @@ def refusal_response(r: Refusal) -> JSONResponse:
         status_code=r.status,
         content={
             "error": r.reason.value,
-            "message_ja": r.reason.message_ja,
-            "message_en": r.reason.message_en,
+            "message_ja": r.message_ja,
+            "message_en": r.message_en,
         },
     )
 

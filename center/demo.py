@@ -207,6 +207,11 @@ MUNICIPALITIES = (
 )
 
 
+def demo_resident_code(index: int) -> str:
+    """The 11-digit 住民票コード of the demo resident at ``index`` in :data:`RESIDENTS`."""
+    return f"{90000000000 + index:011d}"
+
+
 def _birth(today: date, r: DemoResident) -> date:
     if r.label == "turning15":
         # the youngest resident who is 15 today: born 15 years ago to the day, or on 28
@@ -279,6 +284,7 @@ def seed(db: DbSession, state: Path, today: date) -> None:
         resident = models.Resident(
             uid=admin_ops.new_uid(),
             municipality_code=r.muni,
+            resident_code=demo_resident_code(i),
             household_id=hh.id if hh else None,
             name=r.name,
             kana=r.kana,
@@ -287,6 +293,7 @@ def seed(db: DbSession, state: Path, today: date) -> None:
             sex=r.sex,
             resident_since=moved_in,
             moved_in=moved_in,
+            move_in_filed=moved_in,  # the demo files each 転入届 on its 異動日
             address=r.address,
             previous_address="架空県旧市町1番1号" if r.label in ("foreign", "hanako") else None,
             relationship=r.relationship,

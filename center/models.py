@@ -46,15 +46,27 @@ class Municipality(Base):
     closes: Mapped[str] = mapped_column(String(5), default="23:00")
 
 
-class Fee(Base):
-    __tablename__ = "fees"
+class Offering(Base):
+    """What a municipality offers at the kiosk, per certificate type (`center/offering.py`;
+    set by `kofu center admin apply offering.toml`). ``opens``/``closes`` are Japan time."""
+
+    __tablename__ = "offerings"
 
     municipality_code: Mapped[str] = mapped_column(
         ForeignKey("municipalities.code"), primary_key=True
     )
     cert_type: Mapped[str] = mapped_column(String(20), primary_key=True)
+    offered: Mapped[bool] = mapped_column(Boolean, default=True)
     kiosk_fee: Mapped[int] = mapped_column(Integer)
     counter_fee: Mapped[int] = mapped_column(Integer)
+    opens: Mapped[str] = mapped_column(String(5), default="06:30")
+    closes: Mapped[str] = mapped_column(String(5), default="23:00")
+    weekdays_only: Mapped[bool] = mapped_column(Boolean, default=False)  # Monday to Friday
+    # 住民票 only: the JuminhyoOption values allowed at the kiosk (others: empty)
+    kiosk_options: Mapped[list[str]] = mapped_column(JSON, default=list)
+    max_copies: Mapped[int] = mapped_column(Integer, default=10)
+    # 所得 / 所得課税: how many fiscal years, the latest first; None: every year on record
+    fiscal_years: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class MaintenanceWindow(Base):
@@ -69,7 +81,10 @@ class MaintenanceWindow(Base):
     yearly_to: Mapped[str | None] = mapped_column(String(5), nullable=True)
     starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    note: Mapped[str] = mapped_column(String(80), default="")
+    note: Mapped[str] = mapped_column(String(80), default="")  # for the operators
+    # what the kiosk shows the citizen while the window is on (offering.toml)
+    notice_ja: Mapped[str] = mapped_column(String(120), default="")
+    notice_en: Mapped[str] = mapped_column(String(120), default="")
 
 
 class Household(Base):
@@ -90,6 +105,9 @@ class Resident(Base):
     # Opaque id the kiosk may see (menu member ids); never the My Number.
     uid: Mapped[str] = mapped_column(String(32), unique=True)
     municipality_code: Mapped[str] = mapped_column(ForeignKey("municipalities.code"), index=True)
+    # The city's stable key for this person (住民票コード or its own): imports and 異動 find
+    # the resident by it, never by insert order.
+    resident_code: Mapped[str] = mapped_column(String(20))
     household_id: Mapped[int | None] = mapped_column(
         ForeignKey("households.id"), nullable=True, index=True
     )
@@ -100,6 +118,8 @@ class Resident(Base):
     sex: Mapped[str] = mapped_column(String(2))
     resident_since: Mapped[date] = mapped_column(Date)  # 住民となった年月日
     moved_in: Mapped[date | None] = mapped_column(Date, nullable=True)  # 住所を定めた年月日
+    move_in_filed: Mapped[date | None] = mapped_column(Date, nullable=True)  # 転入届の届出日
+    former_surname: Mapped[str | None] = mapped_column(Text, nullable=True)  # 旧氏
     address: Mapped[str] = mapped_column(Text)
     previous_address: Mapped[str | None] = mapped_column(Text, nullable=True)
     relationship: Mapped[str | None] = mapped_column(Text, nullable=True)  # 続柄
@@ -130,12 +150,29 @@ class Resident(Base):
     gaiji_pending: Mapped[bool] = mapped_column(Boolean, default=False)
     data_as_of: Mapped[date] = mapped_column(Date)
 
+    __table_args__ = (UniqueConstraint("municipality_code", "resident_code"),)
+
     @property
     def foreign(self) -> bool:
         return self.nationality is not None
 
 
 keep_index(Resident)
+
+
+class ResidentEvent(Base):
+    """The register's history: one row per 異動, import change, seal or income record, with
+    its 届出日. It is the register, so it may hold the new values (never a sealed one)."""
+
+    __tablename__ = "resident_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    filed_on: Mapped[date] = mapped_column(Date)  # 届出日
+    effective_on: Mapped[date | None] = mapped_column(Date, nullable=True)  # 異動日
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class SealRegistration(Base):

@@ -45,6 +45,7 @@ class Reason(StrEnum):
     KIOSK_SUSPENDED = "kiosk_suspended"  # `kofu center admin kiosk suspend`: out of service
     KIOSK_REVOKED = "kiosk_revoked"
     NOT_PERMITTED = "not_permitted"
+    NOT_OFFERED = "not_offered"  # the city does not offer this type or 住民票 item at the kiosk
     ORDER_INVALID = "order_invalid"
     ORDER_UNKNOWN = "order_unknown"
     ALREADY_PAID = "already_paid"
@@ -121,6 +122,10 @@ _MESSAGES: dict[Reason, tuple[str, str]] = {
         "ただいまメンテナンス中のためご利用いただけません。",
         "The service is closed for maintenance.",
     ),
+    Reason.NOT_OFFERED: (
+        "この証明書はこの端末では交付していません。" + _COUNTER_JA,
+        "This certificate is not issued at kiosks. " + _COUNTER_EN,
+    ),
     Reason.SESSION_INVALID: (
         "時間切れです。最初からやり直してください。",
         "Your session has ended. Please start again.",
@@ -149,8 +154,17 @@ for _r in (
 class Refusal(Exception):
     """A typed refusal; ``status`` is the HTTP status the API answers with."""
 
-    def __init__(self, reason: Reason, status: int = 403, detail: str = "") -> None:
+    def __init__(
+        self,
+        reason: Reason,
+        status: int = 403,
+        detail: str = "",
+        notice: tuple[str, str] = ("", ""),
+    ) -> None:
         super().__init__(f"{reason.value}{': ' + detail if detail else ''}")
         self.reason = reason
         self.status = status
         self.detail = detail
+        # a city's own words for the citizen (a maintenance window's notice), else the reason's
+        self.message_ja = notice[0] or reason.message_ja
+        self.message_en = notice[1] or reason.message_en

@@ -22,7 +22,7 @@ class ResidentFacts:
     support_measures: bool
     deceased: bool
     gaiji_pending: bool
-    moved_in: date | None
+    move_in_filed: date | None  # the 転入届's 届出日, not 住所を定めた年月日
     fields: dict[str, str | None]  # the CHARACTER_LIMITS keys
 
 
@@ -56,7 +56,7 @@ def refusal_for(facts: ResidentFacts, today: date) -> Reason | None:
         return Reason.SUPPORT_MEASURES
     if age_on(facts.birth_date, today) < 15:
         return Reason.UNDER_15
-    if facts.moved_in == today:
+    if facts.move_in_filed == today:
         return Reason.MOVED_IN_TODAY
     if facts.gaiji_pending:
         return Reason.GAIJI_PENDING

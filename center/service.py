@@ -23,17 +23,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
 
-from center import audit, clerks, issuing, models
+from center import audit, clerks, issuing, models, offering
 from center.clock import Clock
 from center.config import CenterConfig
 from center.jpki import TrustStore, crl_number, verify_card
+from center.offering import TypeOffering
 from center.reasons import Reason, Refusal
-from center.rules import ResidentFacts, Window, check_resident, over_limit, service_refusal
+from center.rules import ResidentFacts, check_resident, over_limit
 from documents.model import CertificateType, JuminhyoOption
 
 log = logging.getLogger(__name__)
 
-MAX_COPIES = 10
 JAPANESE_OPTIONS = (JuminhyoOption.HOUSEHOLD, JuminhyoOption.MY_NUMBER, JuminhyoOption.HONSEKI)
 FOREIGN_OPTIONS = (
     JuminhyoOption.HOUSEHOLD,
@@ -57,7 +57,7 @@ def facts(r: models.Resident, head_name: str | None) -> ResidentFacts:
         support_measures=r.support_measures,
         deceased=r.deceased,
         gaiji_pending=r.gaiji_pending,
-        moved_in=r.moved_in,
+        move_in_filed=r.move_in_filed,
         fields=char_fields(r, head_name),
     )
 
@@ -241,21 +241,25 @@ class Center:
         hh = db.get(models.Household, r.household_id)
         return hh.head_name if hh else None
 
-    def _check_service(self, db: DbSession, muni_code: str) -> models.Municipality:
+    def _check_service(
+        self, db: DbSession, muni_code: str
+    ) -> tuple[models.Municipality, dict[CertificateType, TypeOffering]]:
+        """The municipality and the types it offers and serves now (its offering, hours per
+        type): refused in a maintenance window (with the city's notice) or when none is."""
         muni = db.get(models.Municipality, muni_code)
         assert muni is not None
-        windows = [
-            Window(w.yearly_from, w.yearly_to, w.starts_at, w.ends_at)
-            for w in db.scalars(
-                select(models.MaintenanceWindow).where(
-                    models.MaintenanceWindow.municipality_code == muni_code
-                )
-            )
-        ]
-        reason = service_refusal(self.clock.now(), muni.opens, muni.closes, windows)
-        if reason is not None:
-            raise Refusal(reason)
-        return muni
+        now = self.clock.now()
+        for n in offering.windows_of(db, muni_code):
+            if n.window().covers(now):
+                raise Refusal(Reason.MAINTENANCE, notice=(n.notice_ja, n.notice_en))
+        serving = {
+            k: t for k, t in offering.types_of(db, muni_code).items()
+            if t.offered and t.open_at(now)
+        }  # fmt: skip
+        if not serving:
+            offered = any(t.offered for t in offering.types_of(db, muni_code).values())
+            raise Refusal(Reason.OUT_OF_HOURS if offered else Reason.NOT_OFFERED)
+        return muni, serving
 
     # --- session -----------------------------------------------------------------------
 
@@ -331,7 +335,7 @@ class Center:
             if r.registered
             and not (r.moved_out or r.move_out_filed or r.deceased or r.support_measures)
             and not r.gaiji_pending
-            and r.moved_in != today
+            and r.move_in_filed != today
             and not over_limit(char_fields(r, head))
         ]
         return [me, *keep]
@@ -341,46 +345,47 @@ class Center:
             sess = self._session(db, kiosk_id, token, recheck=True)
             me = db.get(models.Resident, sess.resident_id)
             assert me is not None
-            muni = self._check_service(db, me.municipality_code)
-            fees = self._fees(db, muni.code)
-            members = self._members(db, me)
-            years = self._fiscal_years(db, me.id)
+            muni, serving = self._check_service(db, me.municipality_code)
+            on_record = self._fiscal_years(db, me.id)
+            today = self.clock.today()
             has_seal = db.get(models.SealRegistration, me.id) is not None
-            menu: dict[str, Any] = {
-                "municipality": {"code": muni.code, "name": muni.name},
-                "applicant": {"member_id": me.uid, "name": me.name},
-                "juminhyo": {
-                    "fee": fees[CertificateType.JUMINHYO],
-                    "members": [
+            # a type the city does not offer, or not at this hour, is not on the menu
+            entries: dict[str, dict[str, Any] | None] = {str(k): None for k in CertificateType}
+            for kind, t in serving.items():
+                entry: dict[str, Any] = {"fee": t.kiosk_fee, "max_copies": t.max_copies}
+                if kind is CertificateType.JUMINHYO:
+                    entry["members"] = [
                         {
                             "member_id": m.uid,
                             "name": m.name,
                             "self": m.id == me.id,
-                            "options": [str(o) for o in self._options(m)],
+                            "options": [str(o) for o in self._options(m, t)],
+                            "data_as_of": m.data_as_of.isoformat(),
                         }
-                        for m in members
-                    ],
-                },
-                "inkan": {"fee": fees[CertificateType.INKAN]} if has_seal else None,
-                "shotoku": (
-                    {"fee": fees[CertificateType.SHOTOKU], "fiscal_years": years} if years else None
-                ),
-                "shotoku_kazei": (
-                    {"fee": fees[CertificateType.SHOTOKU_KAZEI], "fiscal_years": years}
-                    if years
-                    else None
-                ),
-                "max_copies": MAX_COPIES,
+                        for m in self._members(db, me)
+                    ]
+                elif kind is CertificateType.INKAN:
+                    if not has_seal:
+                        continue
+                else:
+                    entry["fiscal_years"] = t.years(on_record, today)
+                    if not entry["fiscal_years"]:
+                        continue
+                entries[str(kind)] = entry
+            return {
+                "municipality": {"code": muni.code, "name": muni.name},
+                "applicant": {"member_id": me.uid, "name": me.name},
+                "data_as_of": me.data_as_of.isoformat(),
+                **entries,
+                # the largest of the types' limits (each entry has its own)
+                "max_copies": max(t.max_copies for t in serving.values()),
             }
-            return menu
 
     @staticmethod
-    def _options(r: models.Resident) -> tuple[JuminhyoOption, ...]:
-        return FOREIGN_OPTIONS if r.foreign else JAPANESE_OPTIONS
-
-    def _fees(self, db: DbSession, code: str) -> dict[CertificateType, int]:
-        rows = db.scalars(select(models.Fee).where(models.Fee.municipality_code == code)).all()
-        return {CertificateType(f.cert_type): f.kiosk_fee for f in rows}
+    def _options(r: models.Resident, t: TypeOffering) -> tuple[JuminhyoOption, ...]:
+        """The items of this resident's 住民票 the city allows at the kiosk."""
+        mine = FOREIGN_OPTIONS if r.foreign else JAPANESE_OPTIONS
+        return tuple(o for o in mine if o in t.kiosk_options)
 
     def _fiscal_years(self, db: DbSession, resident_id: int) -> list[int]:
         return sorted(
@@ -399,15 +404,18 @@ class Center:
             sess = self._session(db, kiosk_id, token, recheck=True)
             me = db.get(models.Resident, sess.resident_id)
             assert me is not None
-            muni = self._check_service(db, me.municipality_code)
-            fees = self._fees(db, muni.code)
+            muni, serving = self._check_service(db, me.municipality_code)
             members = {m.uid: m for m in self._members(db, me)}
-            years = set(self._fiscal_years(db, me.id))
+            on_record = self._fiscal_years(db, me.id)
             quoted: list[dict[str, Any]] = []
             for line in lines:
                 kind = CertificateType(line["type"])
+                t = serving.get(kind)
+                if t is None:  # not offered by the city, or not at this hour
+                    offered = offering.types_of(db, muni.code)[kind].offered
+                    raise Refusal(Reason.OUT_OF_HOURS if offered else Reason.NOT_OFFERED)
                 copies = int(line["copies"])
-                if not 1 <= copies <= MAX_COPIES:
+                if not 1 <= copies <= t.max_copies:
                     raise Refusal(Reason.ORDER_INVALID, 422, "copies out of range")
                 out: dict[str, Any] = {"type": str(kind), "copies": copies}
                 if kind is CertificateType.JUMINHYO:
@@ -418,7 +426,9 @@ class Center:
                         # an identifier outside the applicant's household: never served
                         raise Refusal(Reason.NOT_PERMITTED, 403)
                     options = {JuminhyoOption(o) for o in line.get("options") or ()}
-                    allowed = {o for i in ids for o in self._options(members[i])}
+                    if not options <= t.kiosk_options:  # the city does not allow it here
+                        raise Refusal(Reason.NOT_OFFERED, 403, "item not offered")
+                    allowed = {o for i in ids for o in self._options(members[i], t)}
                     if not options <= allowed:
                         raise Refusal(Reason.ORDER_INVALID, 422, "option not available")
                     out["member_ids"] = [i for i in members if i in ids]  # household order
@@ -430,11 +440,11 @@ class Center:
                         raise Refusal(Reason.ORDER_INVALID, 422, "no registered seal")
                 else:
                     year = line.get("fiscal_year")
-                    if year not in years:
+                    if year not in t.years(on_record, self.clock.today()):
                         raise Refusal(Reason.ORDER_INVALID, 422, "fiscal year not on record")
                     out["fiscal_year"] = year
-                out["fee_per_copy"] = fees[kind]
-                out["amount"] = fees[kind] * copies
+                out["fee_per_copy"] = t.kiosk_fee
+                out["amount"] = t.kiosk_fee * copies
                 quoted.append(out)
             total = sum(int(q["amount"]) for q in quoted)
             oid = secrets.token_hex(16)

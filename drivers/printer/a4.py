@@ -43,6 +43,13 @@ class PrintOutcome:
     def missing_sheets(self) -> tuple[int, ...]:
         return tuple(range(self.sheets_done + 1, self.sheets_total + 1))
 
+    @property
+    def came_out(self) -> bool:
+        """The whole copy is in the tray: its job completed, or every sheet was counted
+        printed before the job stopped (a fault reported after the last sheet still leaves
+        the citizen holding the copy: reprinting it would hand out a duplicate number)."""
+        return self.completed or 0 < self.sheets_total <= self.sheets_done
+
 
 class PrintRefused(RuntimeError):
     """The printer cannot take a job now (its condition says why)."""

@@ -16,6 +16,7 @@ import logging
 import re
 import socket
 import ssl
+from datetime import date
 from typing import Any
 
 import httpx
@@ -42,7 +43,6 @@ _REASONS: dict[str, E.RefusalReason] = {
     "card_not_yet_valid": E.RefusalReason.CARD_NOT_YET_USABLE,
     "card_too_new": E.RefusalReason.CARD_NOT_YET_USABLE,
     "card_unregistered": E.RefusalReason.NOT_REGISTERED,
-    "out_of_hours": E.RefusalReason.MAINTENANCE,
 }
 
 
@@ -87,18 +87,41 @@ def menu_from_json(body: dict[str, Any]) -> E.Menu:
                 name=str(m["name"]),
                 is_self=bool(m["self"]),
                 options=frozenset(JuminhyoOption(o) for o in m["options"]),
+                data_as_of=_date(m.get("data_as_of")),
             )
             for m in jumin["members"]
         )
-        offers.append(E.Offer(CertificateType.JUMINHYO, int(jumin["fee"]), members=members))
+        offers.append(
+            E.Offer(CertificateType.JUMINHYO, int(jumin["fee"]), members=members,
+                    max_copies=_max_copies(jumin, body))
+        )  # fmt: skip
     if body.get("inkan"):
-        offers.append(E.Offer(CertificateType.INKAN, int(body["inkan"]["fee"])))
+        inkan = body["inkan"]
+        offers.append(
+            E.Offer(CertificateType.INKAN, int(inkan["fee"]), max_copies=_max_copies(inkan, body))
+        )
     for kind in (CertificateType.SHOTOKU, CertificateType.SHOTOKU_KAZEI):
         entry = body.get(kind.value)
         if entry:
             years = tuple(int(y) for y in entry["fiscal_years"])
-            offers.append(E.Offer(kind, int(entry["fee"]), fiscal_years=years))
-    return E.Menu(tuple(offers))
+            offers.append(
+                E.Offer(kind, int(entry["fee"]), fiscal_years=years,
+                        max_copies=_max_copies(entry, body))
+            )  # fmt: skip
+    return E.Menu(tuple(offers), data_as_of=_date(body.get("data_as_of")))
+
+
+def _max_copies(entry: dict[str, Any], body: dict[str, Any]) -> int | None:
+    """The center's copies limit for a type (its offering), else the menu's one limit."""
+    value = entry.get("max_copies", body.get("max_copies"))
+    return int(value) if isinstance(value, int) and value >= 1 else None
+
+
+def _date(text: object) -> date | None:
+    try:
+        return date.fromisoformat(str(text)) if text else None
+    except ValueError:
+        return None
 
 
 def order_line(order: Order) -> dict[str, Any]:
@@ -140,6 +163,10 @@ class CenterClient:
         self._token = ""
         self._quote_id = ""
         self._issued: dict[str, E.IssuedDocument] = {}
+        # Copies whose print failed, by number -> the order they were paid in: a clerk may
+        # reprint them after their session ended (the kiosk served others meanwhile). Ids
+        # only; the content comes again from the center at reprint time.
+        self._reprintable: dict[str, str] = {}
         self._clerk_token = ""  # a clerk the center signed in here (reprints need one)
 
     async def aclose(self) -> None:
@@ -245,24 +272,36 @@ class CenterClient:
         self, certificate_numbers: tuple[str, ...], ok: bool, reason: str
     ) -> None:
         for number in certificate_numbers:
-            if number in self._issued:
-                await self._call(
-                    "POST",
-                    f"/v1/certificates/{number}/print-result",
-                    {"ok": ok, "error": reason_code(reason)},
-                )
+            quote_id = self._order_of(number)
+            if quote_id is None:
+                continue
+            if not ok:
+                self._reprintable[number] = quote_id  # even if the report must be retried
+            await self._call(
+                "POST",
+                f"/v1/certificates/{number}/print-result",
+                {"ok": ok, "error": reason_code(reason)},
+            )
+            if ok:
+                self._reprintable.pop(number, None)
+
+    def _order_of(self, number: str) -> str | None:
+        if number in self._issued:
+            return self._issued[number].quote_id
+        return self._reprintable.get(number)
 
     async def reprint(self, certificate_numbers: tuple[str, ...]) -> tuple[E.IssuedDocument, ...]:
         out: list[E.IssuedDocument] = []
         for number in certificate_numbers:
-            if number not in self._issued:
+            quote_id = self._order_of(number)
+            if quote_id is None:
                 raise NotThisSession()
             if not self._clerk_token:
                 raise CenterRefusal(E.RefusalReason.parse("clerk_invalid"))
             view = await self._call(
                 "POST", f"/v1/certificates/{number}/reprint", {"clerk_token": self._clerk_token}
             )
-            out.append(document_from_view(view, self._issued[number].quote_id))
+            out.append(document_from_view(view, quote_id))
         return tuple(out)
 
     async def clerk_signin(self, clerk_id: str, pin: ClerkPin) -> None:

@@ -71,6 +71,11 @@ class DeskPayment:
         payment.listeners.append(lambda p: self._emit(loop, E.MoneyInserted(p.paid)))
         while not self._stop.is_set() and payment.state is PaymentState.COLLECTING:
             payment.collect(timeout_s=0.2)
+        if self._stop.is_set() and payment.state is PaymentState.COLLECTING and not payment.paid:
+            # Stopped with nothing paid (the citizen cancelled at once): no refund will come
+            # to close the transaction, and an open one would refuse the next citizen's.
+            payment.cancel()
+            return
         if payment.state is PaymentState.PAID and not self._stop.is_set():
             payment.capture_fee()
             settled = payment.give_change()
@@ -96,6 +101,8 @@ class DeskPayment:
         payment = self._payment
         if payment is not None and payment.state in (PaymentState.COLLECTING, PaymentState.PAID):
             return payment.cancel()
+        if payment is not None and not payment.paid and amount == 0:
+            return Settlement(0, 0, 0)  # closed when stopped: nothing was paid
         if payment is None:
             raise CashUnavailable("no payment to refund")
         # The fee was captured and the center did not issue: the desk gives it back as a

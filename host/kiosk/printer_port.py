@@ -25,6 +25,7 @@ from documents.model import CertificateDocument
 from documents.render import certificate as render
 from drivers.printer import receipt as esc
 from drivers.printer.a4 import IppA4Printer, PrintRefused
+from drivers.printer.copies import CopyTally
 from drivers.printer.receipt_layout import Receipt as ReceiptSlip
 from drivers.printer.receipt_layout import ReceiptLine, RefundVoucher
 from host.session import events as E
@@ -98,6 +99,9 @@ class KioskPrinters:
         for d in docs:
             self._issuer[d.certificate_number] = municipality_of((d,))
         total = sum(sheets for _, sheets in rendered)
+        # Which copies came out, each from its own job: a fault part-way reports those as
+        # printed and only the rest as failed (the clerk reprints only what is missing).
+        tally = CopyTally(tuple(d.certificate_number for d in docs))
         done = 0
         for doc, (pdf, sheets) in zip(docs, rendered, strict=True):
             base = done
@@ -110,19 +114,33 @@ class KioskPrinters:
                     pdf, doc.certificate_number, sheets, on_progress=progress
                 )
             except PrintRefused as exc:
-                raise PrintError(_reason(exc.condition.reasons) or "not-ready") from None
+                reason = _reason(exc.condition.reasons) or "not-ready"
+                raise PrintError(reason, tally.printed) from None
             except Exception as exc:  # printer unreachable, IPP errors
-                raise PrintError(f"offline:{type(exc).__name__}") from None
+                raise PrintError(f"offline:{type(exc).__name__}", tally.printed) from None
+            tally.record(outcome)
             if not outcome.completed:
                 log.warning(
-                    "print stopped at sheet %d of %d: %s",
-                    outcome.sheets_done, outcome.sheets_total, outcome.state.value,
+                    "print stopped at sheet %d of %d of copy %d of %d: %s",
+                    outcome.sheets_done, outcome.sheets_total,
+                    len(tally.outcomes), len(docs), outcome.state.value,
                 )  # fmt: skip
-                raise PrintError(_reason(outcome.reasons) or outcome.state.value)
+                reason = _reason(outcome.reasons) or outcome.state.value
+                raise PrintError(reason, tally.printed)
             done += sheets
 
     async def print_documents(self, documents: tuple[E.IssuedDocument, ...]) -> None:
         await self._run(self._print_all, documents, asyncio.get_running_loop())
+
+    def _not_ready(self) -> str:
+        try:
+            cond = self.a4.condition()
+        except Exception as exc:  # IPP errors: as print_documents would say
+            return f"offline:{type(exc).__name__}"
+        return "" if cond.state.can_print else _reason(cond.reasons) or cond.state.value
+
+    async def not_ready(self) -> str:
+        return str(await self._run(self._not_ready))
 
     def _receipt(self, r: Receipt) -> None:
         issuers = {self._issuer.get(n, "unknown") for n in r.certificate_numbers} - {"unknown"}

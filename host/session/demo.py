@@ -7,7 +7,7 @@ knows how to reach, say, the payment screen, so nobody hand-writes event lists.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from documents.model import CertificateType, JuminhyoOption
@@ -39,9 +39,9 @@ FOREIGN_OPTIONS = frozenset(
 
 def demo_menu() -> E.Menu:
     members = (
-        E.Member("m1", "見本 太郎", True, JP_OPTIONS),
-        E.Member("m2", "見本 花子", False, JP_OPTIONS),
-        E.Member("m3", "SAMPLE Maria", False, FOREIGN_OPTIONS),
+        E.Member("m1", "見本 太郎", True, JP_OPTIONS, data_as_of=date(2026, 11, 30)),
+        E.Member("m2", "見本 花子", False, JP_OPTIONS, data_as_of=date(2026, 12, 1)),
+        E.Member("m3", "SAMPLE Maria", False, FOREIGN_OPTIONS, data_as_of=date(2026, 11, 30)),
     )
     return E.Menu(
         (
@@ -49,7 +49,8 @@ def demo_menu() -> E.Menu:
             E.Offer(CertificateType.INKAN, 200),
             E.Offer(CertificateType.SHOTOKU, 200, fiscal_years=(2025, 2024)),
             E.Offer(CertificateType.SHOTOKU_KAZEI, 200, fiscal_years=(2025,)),
-        )
+        ),
+        data_as_of=date(2026, 11, 30),
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import ClassVar
 
@@ -49,6 +49,7 @@ class RefusalReason(StrEnum):
     CERTIFICATE_REVOKED = "certificate_revoked"
     CERTIFICATE_UNTRUSTED = "certificate_untrusted"
     MAINTENANCE = "maintenance"
+    OUT_OF_HOURS = "out_of_hours"  # outside the municipality's service hours: come back later
     OTHER = "other"  # any reason this kiosk does not know yet: "apply at the counter"
 
     @classmethod
@@ -258,6 +259,7 @@ class Member:
     name: str = field(repr=False)
     is_self: bool
     options: frozenset[JuminhyoOption]  # groups this person's nationality allows
+    data_as_of: date | None = None  # the register's state the certificate will show
 
 
 @dataclass(frozen=True)
@@ -266,11 +268,13 @@ class Offer:
     fee_per_copy_yen: int
     members: tuple[Member, ...] = ()  # 住民票 only
     fiscal_years: tuple[int, ...] = ()  # 所得 / 所得課税 only
+    max_copies: int | None = None  # the center's limit for this type (its offering)
 
 
 @dataclass(frozen=True)
 class Menu:
     offers: tuple[Offer, ...]
+    data_as_of: date | None = None  # the applicant's records (印鑑, 所得 certificates)
 
     def offer(self, kind: CertificateType) -> Offer | None:
         return next((o for o in self.offers if o.kind is kind), None)
@@ -362,7 +366,11 @@ class Printed(Event):
 
 @dataclass(frozen=True)
 class PrintFailed(Event):
+    """``printed``: certificate numbers of the copies that came out whole before the
+    failure (the printer port knows per copy: one job each); every other copy did not."""
+
     reason: str  # printer-state-reasons keyword, e.g. media-empty, media-jam
+    printed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

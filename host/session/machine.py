@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from documents.model import JuminhyoOption
+from documents.model import CertificateType, JuminhyoOption
 
 from . import actions as A
 from . import events as E
@@ -232,6 +232,29 @@ class SessionMachine:
             return None
         return self.data.menu.offer(self.data.kind)
 
+    def max_copies(self) -> int:
+        """The center's limit for the chosen type, within the kiosk's own."""
+        offer = self.current_offer()
+        center = offer.max_copies if offer is not None else None
+        return min(self.config.max_copies, center or self.config.max_copies)
+
+    def records_as_of(self) -> list[dict[str, Any]]:
+        """How current the register is for whom the certificate shows, said before payment:
+        per person for a household 住民票, the applicant's otherwise."""
+        offer, menu = self.current_offer(), self.data.menu
+        if offer is None or menu is None:
+            return []
+        if offer.kind is CertificateType.JUMINHYO:
+            chosen = set(self.data.member_ids)
+            return [
+                {"name": m.name, "is_self": m.is_self, "date": m.data_as_of.isoformat()}
+                for m in offer.members
+                if m.member_id in chosen and m.data_as_of is not None
+            ]
+        if menu.data_as_of is None:
+            return []
+        return [{"name": "", "is_self": True, "date": menu.data_as_of.isoformat()}]
+
     def allowed_options(self) -> frozenset[JuminhyoOption]:
         offer = self.current_offer()
         if offer is None:
@@ -314,10 +337,11 @@ class SessionMachine:
         elif s is State.COPIES:
             offer = self.current_offer()
             v["kind"] = d.kind.value if d.kind else ""
-            v["max_copies"] = self.config.max_copies
+            v["max_copies"] = self.max_copies()
             v["fee_per_copy_yen"] = offer.fee_per_copy_yen if offer else 0
         elif s in (State.FEE, State.PAYMENT):
             fee = d.quote.fee_yen if d.quote else 0
+            v["as_of"] = self.records_as_of()
             v["kind"] = d.kind.value if d.kind else ""
             v["copies"] = d.copies
             v["fee_yen"] = fee

@@ -35,9 +35,13 @@ class CenterRefusal(PortError):
 
 
 class PrintError(PortError):
-    def __init__(self, reason: str) -> None:
+    """``printed``: the certificate numbers that came out whole before the failure (each
+    copy is its own printer job); the rest of the run did not."""
+
+    def __init__(self, reason: str, printed: tuple[str, ...] = ()) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.printed = printed
 
 
 class EventSource(Protocol):
@@ -107,7 +111,12 @@ class PrinterPort(EventSource, Protocol):
     """A4 (IPP) and receipt/voucher (ESC/POS). ``events()``: PrintProgress, DeviceHealth."""
 
     async def print_documents(self, documents: tuple[E.IssuedDocument, ...]) -> None:
-        """Returns when every page is out; raises PrintError with the printer's reason."""
+        """Returns when every page is out; raises PrintError with the printer's reason and
+        the copies that did come out (``PrintError.printed``)."""
+        ...
+
+    async def not_ready(self) -> str:
+        """Why the A4 printer cannot take a job now (its reason keyword), or "" when it can."""
         ...
 
     async def print_receipt(self, receipt: Receipt) -> None: ...

@@ -103,9 +103,7 @@ class PortExecutor:
                 case A.ReportPrintResult(certificate_numbers=nums, ok=ok, reason=reason):
                     await p.center.report_print(nums, ok, reason)
                 case A.Reprint(certificate_numbers=nums):
-                    docs = await p.center.reprint(nums)
-                    await p.printer.print_documents(docs)
-                    return [E.Printed()]
+                    return [await self._reprint(nums)]
                 case A.SoundAlarm(pattern=pattern):
                     await p.coprocessor.sound_alarm(pattern)
                 case A.StopAlarm():
@@ -128,8 +126,33 @@ class PortExecutor:
         except CenterDown:
             return [E.CenterUnavailable()]
         except PrintError as exc:
-            return [E.PrintFailed(exc.reason)]
+            return [E.PrintFailed(exc.reason, exc.printed)]
         return []
+
+    async def _reprint(self, numbers: tuple[str, ...]) -> E.Event:
+        """One copy at a time: the center re-sends a copy (and sets it back to pending) only
+        just before it is printed, so a failure part-way leaves every copy not yet out
+        ``failed`` at the center, reprintable again once the printer is fixed."""
+        p = self.p
+        # A printer still out of paper or jammed: the center is not asked at all, so the
+        # copies stay failed there (no reprint used up, no ledger line for nothing printed).
+        reason = await p.printer.not_ready()
+        if reason:
+            return E.PrintFailed(reason)
+        done: tuple[str, ...] = ()
+        for number in numbers:
+            try:
+                docs = await p.center.reprint((number,))
+            except CenterRefusal as exc:
+                return E.PrintFailed(f"center:{exc.reason.value}", done)
+            except CenterDown:
+                return E.PrintFailed("center:unavailable", done)
+            try:
+                await p.printer.print_documents(docs)
+            except PrintError as exc:
+                return E.PrintFailed(exc.reason, done + exc.printed)
+            done += (number,)
+        return E.Printed()
 
     @staticmethod
     async def _clerk_pin(

@@ -216,7 +216,7 @@ def fiscal_year_chosen(m: SessionMachine, ev: E.FiscalYearChosen) -> State:
 
 
 def copies_chosen(m: SessionMachine, ev: E.CopiesChosen) -> State:
-    if not 1 <= ev.copies <= m.config.max_copies:
+    if not 1 <= ev.copies <= m.max_copies():
         return m.reject_input("copies_out_of_range")
     m.data.copies = ev.copies
     assert m.data.kind is not None
@@ -351,12 +351,34 @@ def printed(m: SessionMachine, ev: E.Printed) -> State:
     return State.COLLECT
 
 
+def report_copies(
+    m: SessionMachine, numbers: tuple[str, ...], ev: E.PrintFailed, reason: str = ""
+) -> tuple[str, ...]:
+    """Tell the center, copy by copy, what came out (``ok``: final) and what did not
+    (``failed``: reprintable by a clerk); the copies that did not come out are returned."""
+    out = tuple(n for n in numbers if n in ev.printed)
+    missing = tuple(n for n in numbers if n not in ev.printed)
+    if out:
+        m.emit(A.ReportPrintResult(out, ok=True, reason=reason))
+    if missing:
+        m.emit(A.ReportPrintResult(missing, ok=False, reason=ev.reason))
+    return missing
+
+
 def print_failed(m: SessionMachine, ev: E.PrintFailed) -> State:
     numbers = m.data.certificate_numbers
-    m.pending_reprint = numbers
+    if numbers and set(numbers) <= set(ev.printed):
+        return printed(m, E.Printed())  # it stopped after the last copy was out
+    missing = report_copies(m, numbers, ev)
+    # Copies still waiting from an earlier failure stay listed for the clerk.
+    m.pending_reprint += tuple(n for n in missing if n not in m.pending_reprint)
     m.faults.add(E.Device.PRINTER)
-    m.emit(A.ReportPrintResult(numbers, ok=False, reason=ev.reason))
-    m.emit(A.Record("print_failed", {"reason": ev.reason, "documents": len(numbers)}))
+    fields: dict[str, str | int] = {
+        "reason": ev.reason,
+        "documents": len(missing),
+        "printed": len(numbers) - len(missing),
+    }
+    m.emit(A.Record("print_failed", fields))
     m.emit(A.SoundAlarm(A.AlarmPattern.CALL_CLERK))
     m.wipe_data(keep_lang=True)
     return State.PRINT_FAILED
@@ -531,6 +553,11 @@ def audit(m: SessionMachine, event: str, **fields: str | int) -> None:
 def clerk_reprint(m: SessionMachine, ev: E.ClerkReprint) -> State:
     if not m.pending_reprint:
         return m.reject_input("nothing_to_reprint")
+    if m.clerk.busy == "reprint":
+        # A second reprint of copies already on their way would find them pending at the
+        # center and report them failed while they print.
+        return m.reject_input("clerk_busy")
+    m.clerk.busy = "reprint"
     audit(m, "op", op="reprint", documents=len(m.pending_reprint))
     m.emit(A.Reprint(m.pending_reprint))
     m.emit(A.Log("clerk_reprint", {"documents": len(m.pending_reprint)}))
@@ -538,17 +565,28 @@ def clerk_reprint(m: SessionMachine, ev: E.ClerkReprint) -> State:
 
 
 def clerk_printed(m: SessionMachine, ev: E.Printed) -> State:
-    m.emit(A.ReportPrintResult(m.pending_reprint, ok=True, reason="reprint"))
-    m.emit(A.Record("reprinted", {"documents": len(m.pending_reprint)}))
-    m.pending_reprint = ()
-    m.faults.discard(E.Device.PRINTER)
-    m.emit(A.StopAlarm())
-    return m.state
+    return clerk_print_failed(m, E.PrintFailed("", printed=m.pending_reprint))
 
 
 def clerk_print_failed(m: SessionMachine, ev: E.PrintFailed) -> State:
-    m.emit(A.Record("print_failed", {"reason": ev.reason, "documents": len(m.pending_reprint)}))
-    audit(m, "op_failed", op="reprint", error=ev.reason)
+    """The reprint's outcome, copy by copy: what came out is final at the center; what did
+    not is reported failed again, so the center lets the clerk reprint it once the printer
+    is fixed, and it stays on the clerk's list."""
+    if m.clerk.busy == "reprint":
+        m.clerk.busy = ""
+    numbers = m.pending_reprint
+    missing = report_copies(m, numbers, ev, reason="reprint")
+    m.pending_reprint = missing
+    out = len(numbers) - len(missing)
+    if out:
+        m.emit(A.Record("reprinted", {"documents": out}))
+    if missing:
+        m.emit(A.Record("print_failed", {"reason": ev.reason, "documents": len(missing)}))
+        audit(m, "op_failed", op="reprint", error=ev.reason)
+        m.data.input_error = "reprint_failed"
+        return m.state
+    m.faults.discard(E.Device.PRINTER)
+    m.emit(A.StopAlarm())
     return m.state
 
 
@@ -682,9 +720,15 @@ def clerk_exit(m: SessionMachine, ev: Any) -> State:
     m.emit(A.Log("clerk_logout", {}))
     if m.state in CLERK_MENU:  # signed in (not just at the PIN pad)
         audit(m, "signout", reason="timeout" if isinstance(ev, E.Timeout) else "exit")
+    handed_over = m.state in CLERK_MENU
     m.clerk.clear()
+    if m.pending_reprint and not handed_over:
+        return State.PRINT_FAILED  # no clerk has seen the failure yet: keep calling
     if m.pending_reprint:
-        return State.PRINT_FAILED
+        # A signed-in clerk has the copies on the clerk screen's list: the kiosk goes back
+        # to rest for the next citizen (out of service while a device is down) and the
+        # alarm that called the clerk stops.
+        m.emit(A.StopAlarm())
     return m.finish()
 
 
@@ -771,7 +815,7 @@ def _rows() -> Iterable[Row]:
     yield row(S.ISSUING, E.Timeout, END_TARGETS, issue_failed_refund)
     yield row(S.PRINTING, E.PrintProgress, {S.PRINTING}, print_progress)
     yield row(S.PRINTING, E.Printed, {S.COLLECT}, printed)
-    yield row(S.PRINTING, E.PrintFailed, {S.PRINT_FAILED}, print_failed)
+    yield row(S.PRINTING, E.PrintFailed, {S.PRINT_FAILED, S.COLLECT}, print_failed)
     yield row(
         S.PRINTING,
         E.Timeout,

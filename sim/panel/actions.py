@@ -26,6 +26,18 @@ def _persona(body: dict[str, Any]) -> str:
     return str(name)
 
 
+def _fault(sim: Any, kind: str, body: dict[str, Any]) -> None:
+    """A printer fault after ``after_sheets`` sheets of the next job, or with
+    ``across_jobs`` of the jobs that follow (paper out after copy 2 of 3)."""
+    sheets = body.get("after_sheets", 0)
+    if isinstance(sheets, bool) or not isinstance(sheets, int) or sheets < 0:
+        raise PanelError("after_sheets: a whole number >= 0")
+    across = body.get("across_jobs", False)
+    if not isinstance(across, bool):
+        raise PanelError("across_jobs: true or false")
+    sim.a4.set_fault(kind, sheets, across_jobs=across)
+
+
 def _tray(sim: Any, tray: str) -> None:
     sim.coproc.set_tray(tray, True)
     sim.coproc.set_tray(tray, False)
@@ -41,8 +53,8 @@ ACTIONS: dict[str, Callable[[Any, dict[str, Any]], object]] = {
     "take_pages": lambda sim, b: sim.coproc.set_tray("certificate", False),
     "change_out": lambda sim, b: sim.coproc.set_tray("change", True),
     "take_change": lambda sim, b: sim.coproc.set_tray("change", False),
-    "paper_out": lambda sim, b: sim.a4.set_fault("paper_out", int(b.get("after_sheets", 0))),
-    "jam": lambda sim, b: sim.a4.set_fault("jam", int(b.get("after_sheets", 0))),
+    "paper_out": lambda sim, b: _fault(sim, "paper_out", b),
+    "jam": lambda sim, b: _fault(sim, "jam", b),
     "printer_serviced": lambda sim, b: sim.a4.service(),
     "link_loss": lambda sim, b: sim.coproc.unplug(),
     "link_back": lambda sim, b: sim.coproc.plug(),

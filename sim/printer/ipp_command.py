@@ -2,7 +2,8 @@
 
 It plays the printer's engine: counts the PDF's pages, reports each printed side back to
 ippeveprinter as ``ATTR: job-impressions-completed=N`` on stderr, applies a scripted fault
-(paper out, jam, door open, toner empty) after a given number of sheets, and lands the
+(paper out, jam, door open, toner empty) after a given number of sheets of this job, or of
+the jobs that follow (``across_jobs``: paper out after copy 2 of 3), and lands the
 printed document in the simulator's output directory. Every job appends a line to
 ``jobs.jsonl`` there.
 
@@ -35,8 +36,13 @@ def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def take_fault(state: Path) -> dict[str, object] | None:
-    """The scripted fault for this job, consumed (one-shot)."""
+def take_fault(state: Path, sheets: int) -> dict[str, object] | None:
+    """The scripted fault for this job of ``sheets`` sheets, consumed (one-shot).
+
+    A fault ``across_jobs`` counts its ``after_sheets`` over the jobs that follow, as a
+    tray with that many sheets left: a job that fits takes its sheets from the count and
+    prints whole (the fault waits for the next job); the first job that does not fit stops
+    where the paper runs out, as a real engine does when it cannot pick the next sheet."""
     fault = state / "fault.json"
     taken = state / f"fault.{os.getpid()}.json"
     try:
@@ -45,6 +51,13 @@ def take_fault(state: Path) -> dict[str, object] | None:
         return None
     data: dict[str, object] = json.loads(taken.read_text(encoding="utf-8"))
     taken.unlink()
+    left = int(str(data.get("after_sheets", 0)))
+    if data.get("across_jobs") and sheets <= left:
+        if not fault.exists():  # a fault scripted meanwhile replaces this one
+            tmp = state / f"fault.{os.getpid()}.tmp"
+            tmp.write_text(json.dumps({**data, "after_sheets": left - sheets}), encoding="utf-8")
+            tmp.replace(fault)
+        return None
     return data
 
 
@@ -59,10 +72,11 @@ def main(argv: list[str]) -> int:
     name = os.environ.get("IPP_JOB_NAME", "job")
     sides = os.environ.get("IPP_SIDES", "one-sided")
     pages = len(PdfReader(str(src)).pages)
-    fault = take_fault(state)
+    per_sheet = 2 if sides != "one-sided" else 1
+    fault = take_fault(state, -(-pages // per_sheet))
     stop_at = None
     if fault is not None:
-        stop_at = int(str(fault.get("after_sheets", 0))) * (2 if sides != "one-sided" else 1)
+        stop_at = int(str(fault.get("after_sheets", 0))) * per_sheet
     done = 0
     result = "completed"
     for _ in range(pages):

@@ -107,12 +107,18 @@ class IppPrinterSim:
         self.stop()
         raise PrinterSimError("ippeveprinter did not answer")
 
-    def set_fault(self, kind: str, after_sheets: int) -> None:
-        """The next job stops with ``kind`` after ``after_sheets`` whole sheets."""
+    def set_fault(self, kind: str, after_sheets: int, *, across_jobs: bool = False) -> None:
+        """The next job stops with ``kind`` after ``after_sheets`` whole sheets; with
+        ``across_jobs`` the sheets are counted over the jobs that follow (one job per
+        certificate copy: paper out after copy 2 of 3 is ``after_sheets=2`` for one-sheet
+        copies), and the job that reaches the count stops there."""
         if kind not in FAULT_KEYWORDS:
             raise ValueError(f"unknown fault {kind!r}; known: {', '.join(FAULT_KEYWORDS)}")
+        if isinstance(after_sheets, bool) or not isinstance(after_sheets, int) or after_sheets < 0:
+            raise ValueError(f"after_sheets must be a whole number >= 0, not {after_sheets!r}")
         tmp = self.state_dir / "fault.json.tmp"
-        tmp.write_text(json.dumps({"kind": kind, "after_sheets": after_sheets}))
+        tmp.write_text(json.dumps({"kind": kind, "after_sheets": after_sheets,
+                                   "across_jobs": across_jobs}))
         tmp.replace(self.state_dir / "fault.json")
 
     def set_tray(self, sheets: int) -> None:

@@ -25,7 +25,10 @@ from center.pki import CenterPki, DemoJpki, load_pair
 from center.prepare import prepare
 from center.token_setup import open_keystore
 
-HEADER = "household,household_head,relationship,name,kana,birth_date,sex,address,my_number,moved_in"
+HEADER = (
+    "resident_code,household,household_head,relationship,name,kana,birth_date,sex,address,"
+    "my_number,moved_in"
+)
 
 
 def admin(state: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -46,21 +49,26 @@ def test_admin_commands_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture
 
     rows = [
         HEADER,
-        "A1,試験 一,世帯主,試験 一,シケン ハジメ,1980-01-02,男,試験市1番地,111111111111,2001-01-01",
-        f"A1,試験 一,妻,試験 二,シケン フタバ,1982-03-04,女,{LONG_ADDRESS},222222222222,",
-        "A2,,,試験 三,シケン ミツ,not-a-date,女,試験市2番地,333333333333,",
-        "A3,,,試験 四,シケン ヨツ,1990-05-06,?,試験市3番地,444444444444,",
+        "10000000001,A1,試験 一,世帯主,試験 一,シケン ハジメ,1980-01-02,男,試験市1番地,"
+        "111111111111,2001-01-01",
+        f"10000000002,A1,試験 一,妻,試験 二,シケン フタバ,1982-03-04,女,{LONG_ADDRESS},"
+        "222222222222,",
+        "10000000003,A2,,,試験 三,シケン ミツ,not-a-date,女,試験市2番地,333333333333,",
+        "10000000004,A3,,,試験 四,シケン ヨツ,1990-05-06,?,試験市3番地,444444444444,",
     ]
     src = tmp_path / "residents.csv"
     src.write_text("\n".join(rows) + "\n", encoding="utf-8")
     rc, out = admin(st, "import-residents", "--municipality", "999100", str(src), capsys=capsys)
     assert rc == 0
     reports = [json.loads(line) for line in out.splitlines()]
-    assert reports[0] == {"row": 1, "status": "imported", "fields": [], "message": ""}
-    assert reports[1]["status"] == "imported_over_limit" and reports[1]["fields"] == ["address"]
-    assert reports[2]["status"] == "rejected" and reports[3]["status"] == "rejected"
-    assert "試験" not in "".join(r["message"] for r in reports[:4])  # no names in reports
-    assert reports[4] == {"rows": 4, "not_clean": 3}
+    assert reports[0] == {"row": 1, "status": "added"}
+    assert reports[1]["status"] == "added"  # stored (the register), refused at the kiosk
+    assert reports[1]["over_limit"] == [{"field": "address", "limit": 94}]
+    assert reports[2] == {"row": 3, "status": "refused", "field": "birth_date",
+                          "reason": "a date YYYY-MM-DD"}  # fmt: skip
+    assert reports[3]["status"] == "refused" and reports[3]["field"] == "sex"
+    assert "試験" not in out  # no names in reports
+    assert reports[4] == {"rows": 4, "added": 2, "changed": 0, "unchanged": 0, "refused": 2}
 
     rc, out = admin(st, "register-kiosk", "store-0001", "--location", "test", capsys=capsys)
     assert rc == 0 and (CenterPki(st).kiosk("store-0001").with_suffix(".pem")).exists()
@@ -83,7 +91,7 @@ def test_admin_commands_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture
         assert card is not None and card.serial == format(cert.serial_number, "x")
         assert card.issued_on == date(2026, 1, 5)
         assert db.scalar(select(models.CardRevocation.reason)) == "lost"
-        fees = db.scalars(select(models.Fee.kiosk_fee)).all()
+        fees = db.scalars(select(models.Offering.kiosk_fee)).all()
         assert set(fees) == {250}
     engine.dispose()
 

@@ -43,7 +43,7 @@ def test_household_menu_and_issue_signed_documents(live: Live, kiosk: KioskSessi
     assert [m["name"] for m in members] == ["桜井 太郎", "桜井 花子", "桜井 一郎", "桜井 次郎"]
     assert members[0]["self"] and not members[1]["self"]
     assert "honseki" in members[0]["options"] and "nationality" not in members[0]["options"]
-    assert menu["inkan"] == {"fee": 200}
+    assert menu["inkan"] == {"fee": 200, "max_copies": 10}
     years = menu["shotoku"]["fiscal_years"]
     assert len(years) == 2 and years == sorted(years, reverse=True)
     assert menu["juminhyo"]["fee"] == 200

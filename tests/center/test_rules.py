@@ -27,7 +27,7 @@ OK = ResidentFacts(
     support_measures=False,
     deceased=False,
     gaiji_pending=False,
-    moved_in=date(2010, 4, 1),
+    move_in_filed=date(2010, 4, 1),
     fields={"name": "桜井 太郎", "address": "架空県桜ヶ丘市中央一丁目2番3号"},
 )
 
@@ -52,7 +52,7 @@ def test_age_boundary() -> None:
         ({"support_measures": True}, Reason.SUPPORT_MEASURES),
         ({"deceased": True}, Reason.DECEASED),
         ({"gaiji_pending": True}, Reason.GAIJI_PENDING),
-        ({"moved_in": TODAY}, Reason.MOVED_IN_TODAY),
+        ({"move_in_filed": TODAY}, Reason.MOVED_IN_TODAY),
         ({"fields": {"address": LONG_ADDRESS}}, Reason.CHARACTER_LIMIT),
     ],
 )

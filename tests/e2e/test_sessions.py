@@ -110,6 +110,12 @@ REFUSALS = {
     "expired": "certificate_expired",
     "revoked": "certificate_revoked",
 }
+# Where the screen sends the citizen when the counter cannot help (else: the counter).
+ADVICE = {
+    "moved_in_today": "notice.advice_tomorrow",
+    "certificate_expired": "notice.advice_renew_certificate",
+    "certificate_revoked": "notice.advice_renew_certificate",
+}
 
 
 @pytest.mark.parametrize("persona", list(REFUSALS))
@@ -119,7 +125,8 @@ def test_refusal(persona: str, main_sim: SimProcess, kiosk_on: Callable[..., Kio
     k.on("pin")
     k.enter_pin(CARD_PIN)
     notice_is(k, f"refusal_{REFUSALS[persona]}")
-    assert k.text("counter") == JA["notice.counter"]
+    advice = ADVICE.get(REFUSALS[persona], "notice.counter")
+    assert k.text("counter") == JA[advice]
     k.sim.act("remove_card")
     k.tap("notice-ok")
     k.on("idle", "thanks")

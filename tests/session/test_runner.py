@@ -127,6 +127,9 @@ class Printer:
             raise PrintError("media-empty")
         self.printed += len(documents)
 
+    async def not_ready(self) -> str:
+        return "media-empty" if self.fail else ""
+
     async def print_receipt(self, receipt: A.Receipt) -> None:
         self.receipts += 1
 

@@ -81,6 +81,25 @@ def to_payment(page: Any, sim: SimScreen, lang: str = "ja") -> None:
     on(page, "payment")
 
 
+def test_the_fee_screen_says_how_current_the_records_are(page: Any, sim: SimScreen) -> None:
+    to_certificate(page, sim)
+    tap(page, "cert-juminhyo")
+    on(page, "subject")
+    tap(page, "member-m1")
+    tap(page, "member-m2")
+    tap(page, "next")
+    on(page, "options")
+    tap(page, "next")
+    on(page, "copies")
+    tap(page, "copies-1")
+    on(page, "quoting")
+    sim.inject("QuoteReady", quote={"quote_id": "Q-1", "fee_yen": 200})
+    on(page, "fee")
+    lines = [el.inner_text() for el in page.query_selector_all('[data-testid="as-of"]')]
+    assert lines == ["見本 太郎さん: 2026-11-30 現在", "見本 花子さん: 2026-12-01 現在"]
+    assert "返金" in text(page, "as-of-note")
+
+
 def names(actions: list[dict[str, Any]]) -> list[str]:
     return [a["type"] for a in actions]
 
@@ -212,6 +231,27 @@ def test_refusals_are_explained_plainly(page: Any, sim: SimScreen, reason: str, 
     on(page, "notice")
     assert words in text(page, "notice")
     assert "窓口" in text(page, "counter")
+
+
+@pytest.mark.parametrize(
+    ("reason", "says", "advice"),
+    [
+        ("out_of_hours", "時間外", "ご利用時間内"),  # not "under maintenance"
+        ("maintenance", "保守", "しばらくしてから"),
+        ("certificate_expired", "有効期限", "電子証明書の更新"),
+        ("card_not_yet_usable", "翌日から", "翌日以降"),
+    ],
+)
+def test_refusals_say_where_to_go(
+    page: Any, sim: SimScreen, reason: str, says: str, advice: str
+) -> None:
+    to_pin(page, sim)
+    enter_pin(page, "7359")
+    sim.inject("PinAccepted")
+    sim.inject("Refused", reason=reason)
+    on(page, "notice")
+    assert says in text(page, "notice")
+    assert advice in text(page, "counter") and "窓口でお手続き" not in text(page, "counter")
 
 
 def test_cancel_during_payment_returns_the_money(page: Any, sim: SimScreen, shots: Path) -> None:

@@ -33,6 +33,30 @@ function t(key, params) {
   return text;
 }
 
+// Where a refusal sends the citizen: the counter only where the counter can help.
+const ADVICE = {
+  refusal_maintenance: "notice.advice_later",
+  refusal_out_of_hours: "notice.advice_hours",
+  refusal_card_not_yet_usable: "notice.advice_tomorrow",
+  refusal_moved_in_today: "notice.advice_tomorrow",
+  refusal_certificate_expired: "notice.advice_renew_certificate",
+  refusal_certificate_revoked: "notice.advice_renew_certificate",
+  refusal_certificate_untrusted: "notice.advice_check_card",
+};
+
+// How current the register is, before the citizen pays: one line, or one per person.
+function asOf(list) {
+  if (!list || !list.length) return "";
+  const lines = list.length === 1
+    ? `<div data-testid="as-of">${esc(t("fee.as_of", { date: list[0].date }))}</div>`
+    : list.map((p) => `<div data-testid="as-of">${esc(t("fee.as_of_member", { name: p.name, date: p.date }))}</div>`).join("");
+  return `<div class="panel">${lines}<div class="hint" data-testid="as-of-note">${esc(t("fee.as_of_note"))}</div></div>`;
+}
+
+function adviceFor(notice) {
+  return ADVICE[notice] || "notice.counter";
+}
+
 function esc(s) {
   return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 }
@@ -160,6 +184,7 @@ const SCREENS = {
     main: `<h1>${esc(t("fee.title"))}</h1><div class="panel fee-table">
       <div>${esc(t("cert." + v.kind))} × ${esc(t("fee.copies", { n: v.copies }))}</div>
       <div class="total" data-testid="fee-total">${esc(t("fee.total", { yen: yen(v.fee_yen) }))}</div></div>
+      ${asOf(v.as_of)}
       <div class="panel warning">${esc(t("fee.no_refund"))}</div>`,
     foot: cancelBtn() + backBtn() + btn("fee.pay", { event: "fee_ok" }, "primary", "fee-ok"),
   }),
@@ -195,7 +220,7 @@ const SCREENS = {
   thanks: () => ({ main: `<h1 class="center" style="font-size:56px;margin-top:160px">${esc(t("thanks.title"))}</h1>` }),
   notice: (v) => ({
     main: `<div class="panel alert"><h1>${esc(t("notice.title"))}</h1><p data-testid="notice">${esc(t("notice." + v.notice))}</p>
-      ${v.notice.startsWith("refusal_") ? `<p data-testid="counter"><b>${esc(t("notice.counter"))}</b></p>` : ""}</div>`,
+      ${v.notice.startsWith("refusal_") ? `<p data-testid="counter"><b>${esc(t(adviceFor(v.notice)))}</b></p>` : ""}</div>`,
     foot: spacer() + btn("btn.ok", { event: "notice_ok" }, "primary", "notice-ok"),
   }),
   left_behind: (v) => ({
