@@ -2,16 +2,17 @@
 
     kofu cash report [--journal FILE] [--json]
     kofu cash report --day YYYY-MM-DD|today [--journal FILE]   (the clerk's daily report, JSON)
-    kofu cash recover --config kiosk.toml [--journal FILE] [--json]
+    kofu cash recover --config kiosk.toml [--journal FILE] [--json] [--kiosk-id ID]
     kofu cash refill --hopper ADDRESS --value YEN --coins N [--journal FILE]
     kofu cash reprint --config kiosk.toml [--voucher NO] [--kiosk-id ID] [--municipality NAME]
 
-`reprint` prints again every voucher whose print failed (or one named voucher) on the
-receipt printer of the `[receipt]` table (connection = "network" | "serial" | "usb", ...).
+`reprint` prints again every voucher not printed (or one named voucher) on the receipt
+printer of the `[receipt]` table (connection = "network" | "serial" | "usb", ...); `recover`
+prints the vouchers it issues there too when the config has that table.
 
 The journal defaults to $KOFU_CASH_JOURNAL, else ``cash-journal.db`` in the current folder.
-Exit status of `report`: 0 when every transaction balances, none is open and no voucher
-waits for a reprint; 1 otherwise.
+Exit status of `report` (see REPORT_EXIT_CODES): 0 balanced, 1 open items, 2 no journal or
+bad arguments.
 """
 
 from __future__ import annotations
@@ -31,6 +32,15 @@ from host.payment.report import build_day_report, build_report, format_report, t
 
 DEFAULT_JOURNAL = "cash-journal.db"
 
+REPORT_EXIT_CODES = """exit status:
+  0  balanced: the money balances, no transaction is open or unbalanced, and every refund
+     voucher was printed (the citizen holds it)
+  1  open items: an open or unbalanced transaction, or a voucher recorded but not printed
+     (listed with its number and amount; `kofu cash reprint` prints it)
+  2  no journal at the path, or bad arguments (e.g. --day not YYYY-MM-DD)
+--day prints the clerk's daily report and exits 0 (its unprinted_vouchers are the same
+open items)."""
+
 
 def _journal_path(arg: str | None) -> Path:
     return Path(arg or os.environ.get("KOFU_CASH_JOURNAL") or DEFAULT_JOURNAL)
@@ -39,7 +49,13 @@ def _journal_path(arg: str | None) -> Path:
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="kofu cash", description="cash journal report and recovery")
     sub = ap.add_subparsers(dest="command", required=True)
-    rep = sub.add_parser("report", help="balances and open items")
+    rep = sub.add_parser(
+        "report",
+        help="balances and open items",
+        description="Balances and open items of the cash journal.",
+        epilog=REPORT_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     rep.add_argument("--journal")
     rep.add_argument("--json", action="store_true")
     rep.add_argument("--day", help="the daily report of this Asia/Tokyo day (or 'today'), JSON")
@@ -47,6 +63,8 @@ def main(argv: list[str]) -> int:
     rec.add_argument("--config", required=True, help="kiosk TOML with a [cash] table")
     rec.add_argument("--journal")
     rec.add_argument("--json", action="store_true")
+    rec.add_argument("--kiosk-id", default="kiosk", help="on the vouchers it prints")
+    rec.add_argument("--municipality", default="", help="the name printed at the top")
     ref = sub.add_parser("refill", help="record coins the clerk loaded into a hopper")
     ref.add_argument("--hopper", type=int, required=True, help="ccTalk address (3, 4, ...)")
     ref.add_argument("--value", type=int, required=True, help="coin value in yen")
@@ -92,14 +110,11 @@ def main(argv: list[str]) -> int:
         print(
             json.dumps(report.as_dict(), ensure_ascii=False) if args.json else format_report(report)
         )
-        clean = (
-            report.balanced
-            and not report.open_transactions
-            and not report.unbalanced
-            and not report.vouchers_to_reprint
-        )
-        return 0 if clean else 1
-    return _recover(Path(args.config), path, as_json=args.json)
+        return 0 if report.balanced else 1  # balanced: no open item, unprinted vouchers too
+    return _recover(
+        Path(args.config), path, as_json=args.json,
+        kiosk_id=args.kiosk_id, municipality=args.municipality,
+    )  # fmt: skip
 
 
 def _day_report(path: Path, day_text: str) -> int:
@@ -120,14 +135,24 @@ def _day_report(path: Path, day_text: str) -> int:
     return 0
 
 
-def _recover(config_path: Path, journal_path: Path, *, as_json: bool) -> int:
+def _recover(
+    config_path: Path,
+    journal_path: Path,
+    *,
+    as_json: bool,
+    kiosk_id: str = "kiosk",
+    municipality: str = "",
+) -> int:
     from drivers.coin.errors import CashDeviceError
+    from drivers.printer.receipt import EscposReceiptPrinter
     from host.payment.desk import CashDesk
     from host.payment.devices import open_devices
+    from host.payment.slips import SlipPrinter
 
     try:
         with config_path.open("rb") as fh:
-            cfg = CashConfig.from_dict(tomllib.load(fh).get("cash", {}))
+            tables = tomllib.load(fh)
+        cfg = CashConfig.from_dict(tables.get("cash", {}))
     except (OSError, tomllib.TOMLDecodeError, ConfigError) as exc:
         print(f"kofu cash: {exc}", file=sys.stderr)
         return 2
@@ -138,15 +163,29 @@ def _recover(config_path: Path, journal_path: Path, *, as_json: bool) -> int:
         print("kofu cash: pulse coin acceptor not polled (coins come via the coprocessor)",
               file=sys.stderr)
         cfg = dataclasses.replace(cfg, coin_acceptor="none")
+    printer = None
+    if "receipt" in tables:
+        try:
+            printer = EscposReceiptPrinter(dict(tables["receipt"]))
+        except ValueError as exc:  # a bad [receipt] table
+            print(f"kofu cash: {exc}", file=sys.stderr)
+            return 2
     try:
         devices = open_devices(cfg)
     except CashDeviceError as exc:
+        if printer is not None:
+            printer.close()
         print(f"kofu cash: {exc}", file=sys.stderr)
         return 2
     journal = Journal(journal_path)
     try:
-        result = CashDesk(journal, devices, cfg).start()
+        slips = None
+        if printer is not None:  # what recovery vouchers is printed at once
+            slips = SlipPrinter(journal, printer, kiosk_id=kiosk_id, municipality=municipality)
+        result = CashDesk(journal, devices, cfg, slips=slips).start()
     finally:
+        if printer is not None:
+            printer.close()
         devices.close()
         journal.close()
     summary = {

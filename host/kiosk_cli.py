@@ -87,6 +87,9 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(name)s %(message)s")  # fmt: skip
+    from host.kiosk.log_setup import quiet_http_clients
+
+    quiet_http_clients()  # request URLs name certificates and orders: not for the log
     try:
         load(args.config)
     except KioskConfigError as exc:

@@ -16,6 +16,7 @@ import logging
 import re
 import socket
 import ssl
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
@@ -168,6 +169,10 @@ class CenterClient:
         # only; the content comes again from the center at reprint time.
         self._reprintable: dict[str, str] = {}
         self._clerk_token = ""  # a clerk the center signed in here (reprints need one)
+        # Told (order id, certificate numbers) after each issue, so the cash journal names
+        # what the fee paid for; ids go to the journal only, never to a log.
+        self.on_issued: Callable[[str, tuple[E.IssuedDocument, ...]], Awaitable[None]] | None
+        self.on_issued = None
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -266,7 +271,14 @@ class CenterClient:
             raise NotThisSession()
         docs = tuple(document_from_view(v, quote_id) for v in body["certificates"])
         self._issued = {d.certificate_number: d for d in docs}
+        if self.on_issued is not None:
+            await self.on_issued(quote_id, docs)
         return docs
+
+    @property
+    def order_id(self) -> str:
+        """The order this session quoted (and may pay for), or ""."""
+        return self._quote_id
 
     async def report_print(
         self, certificate_numbers: tuple[str, ...], ok: bool, reason: str

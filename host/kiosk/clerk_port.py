@@ -318,6 +318,11 @@ def report_slip(report: Mapping[str, Any], kiosk_id: str, lang: str = "ja") -> R
                                                  yen=f"{vouchers['issued_yen']:,}")))  # fmt: skip
     rows.append((t("report.vouchers_outstanding"), t("report.count_yen",
                  n=vouchers["outstanding"], yen=f"{vouchers['outstanding_yen']:,}")))  # fmt: skip
+    unprinted = vouchers.get("unprinted", [])
+    if unprinted:  # an open item: the books do not balance while a citizen holds no slip
+        rows.append((t("report.vouchers_unprinted"), t("report.count_yen", n=len(unprinted),
+                     yen=f"{sum(v['amount'] for v in unprinted):,}")))  # fmt: skip
+        rows += [(str(v["voucher"]), yen(v["amount"])) for v in unprinted]
     for hopper, r in sorted(report["refills"].items()):
         rows.append((t("report.refill", hopper=hopper), t("report.coins", n=r["coins"])))
     for i, c in enumerate(report["collections"], 1):

@@ -13,6 +13,11 @@ Between collections (at rest, while the center issues, while printing) ``watch``
 the acceptors: a coin dropped into an inhibited acceptor comes back, and that is an event too.
 A ccTalk acceptor keeps five; unpolled, the sixth overflows its buffer, which the driver must
 take as money it cannot account for (out of service until a clerk looks).
+
+Each transaction names what it pays for, in the journal only (``tx_ref`` entries, never in a
+log): the center order at the start of the payment (``order_of``), and the certificate numbers
+and issuing municipality once the center issued (``issued``), which the per-municipality split
+of `kofu cash report` reads.
 """
 
 from __future__ import annotations
@@ -20,14 +25,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from host.payment.desk import CashDesk, Payment, PaymentState, Settlement
 from host.session import events as E
 from host.session.ports import PortError
 
+from .center_client import CenterClient
+from .printer_port import municipality_of
+
 log = logging.getLogger("kofu.kiosk.cash")
+
+
+def name_transactions(center: CenterClient, payment: DeskPayment) -> None:
+    """Each cash transaction names the order it pays (at the start of the payment) and the
+    certificates issued for it (once the center issued), in the journal."""
+    payment.order_of = lambda: center.order_id
+    center.on_issued = payment.issued
 
 
 class CashUnavailable(PortError):
@@ -35,13 +50,17 @@ class CashUnavailable(PortError):
 
 
 class DeskPayment:
-    def __init__(self, desk: CashDesk | None = None) -> None:
+    def __init__(
+        self, desk: CashDesk | None = None, *, order_of: Callable[[], str] | None = None
+    ) -> None:
         self._desk = desk
+        self.order_of = order_of  # the center order this session is paying (its id), or ""
         self.lock = threading.Lock()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="kofu-cash")
         self._events: asyncio.Queue[E.Event] = asyncio.Queue()
         self._stop = threading.Event()
         self._payment: Payment | None = None
+        self._order = ""  # the order the last payment was started for
         self._collecting: asyncio.Future[None] | None = None
         self._closed = threading.Event()
 
@@ -68,6 +87,10 @@ class DeskPayment:
     def _collect_locked(self, fee: int, loop: asyncio.AbstractEventLoop) -> None:
         payment = self.desk.begin(fee)
         self._payment = payment
+        order = self.order_of() if self.order_of is not None else ""
+        self._order = order
+        if order:
+            self.desk.journal.append("tx_ref", tx=payment.tx, order=order)
         payment.listeners.append(lambda p: self._emit(loop, E.MoneyInserted(p.paid)))
         while not self._stop.is_set() and payment.state is PaymentState.COLLECTING:
             payment.collect(timeout_s=0.2)
@@ -115,6 +138,30 @@ class DeskPayment:
             self._pool, self._refund, amount_yen
         )
         return E.RefundDone(settled.paid, settled.owed)
+
+    def _issued(self, order: str, numbers: tuple[str, ...], municipality: str) -> None:
+        payment = self._payment
+        if payment is None or self._desk is None or order != self._order:
+            return  # not what the last payment paid for (no fee was taken): nothing to name
+        self._desk.journal.append(
+            "tx_ref",
+            tx=payment.tx,
+            order=order,
+            certificates=list(numbers),
+            municipality=municipality,
+        )
+
+    async def issued(self, order: str, documents: tuple[E.IssuedDocument, ...]) -> None:
+        """The center issued ``documents`` of ``order`` for the fee this session's payment
+        captured: their numbers and issuer are journaled on that transaction. A journal that
+        cannot take it must not undo an issue that happened (logged without the ids)."""
+        numbers = tuple(d.certificate_number for d in documents)
+        try:
+            await asyncio.get_running_loop().run_in_executor(
+                self._pool, self._issued, order, numbers, municipality_of(documents)
+            )
+        except Exception as exc:
+            log.warning("transaction reference not journaled: %s", type(exc).__name__)
 
     async def events(self) -> AsyncIterator[E.Event]:
         while True:

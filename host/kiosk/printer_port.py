@@ -13,6 +13,7 @@ import base64
 import io
 import json
 import logging
+import threading
 import uuid
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +28,7 @@ from drivers.printer import receipt as esc
 from drivers.printer.a4 import IppA4Printer, PrintRefused
 from drivers.printer.copies import CopyTally
 from drivers.printer.receipt_layout import Receipt as ReceiptSlip
-from drivers.printer.receipt_layout import ReceiptLine, RefundVoucher
+from drivers.printer.receipt_layout import ReceiptLine, RefundVoucher, ReportSlip
 from host.session import events as E
 from host.session.actions import Receipt
 from host.session.ports import PrintError
@@ -68,6 +69,36 @@ def _tokyo_now() -> datetime:
     return datetime.now(TOKYO)
 
 
+class SharedReceiptPrinter:
+    """The one ESC/POS connection, shared by the print path (receipts, status), the clerk
+    (daily report) and the cash desk (vouchers, from its own thread): a lock keeps one slip
+    or status query on the wire at a time, so two never interleave their bytes."""
+
+    def __init__(self, printer: esc.EscposReceiptPrinter) -> None:
+        self._printer = printer
+        self._lock = threading.Lock()
+
+    def status(self) -> esc.ReceiptStatus:
+        with self._lock:
+            return self._printer.status()
+
+    def print_receipt(self, receipt: ReceiptSlip) -> None:
+        with self._lock:
+            self._printer.print_receipt(receipt)
+
+    def print_voucher(self, voucher: RefundVoucher) -> None:
+        with self._lock:
+            self._printer.print_voucher(voucher)
+
+    def print_report(self, slip: ReportSlip) -> None:
+        with self._lock:
+            self._printer.print_report(slip)
+
+    def close(self) -> None:
+        with self._lock:
+            self._printer.close()
+
+
 class KioskPrinters:
     """PrinterPort. ``events()``: PrintProgress while printing."""
 
@@ -80,7 +111,11 @@ class KioskPrinters:
     ) -> None:
         self.a4 = IppA4Printer(a4.uri)
         self.clock = clock  # the kiosk's clock: a slip shows the time the session saw
-        self.receipt = esc.EscposReceiptPrinter(dict(receipt.settings))
+        self.receipt = SharedReceiptPrinter(esc.EscposReceiptPrinter(dict(receipt.settings)))
+        # Set when the cash desk prints its own vouchers from the journal (the kiosk service
+        # wires it so): the session's IssueVoucher then prints nothing more, since a second
+        # slip without a journal record would be money owed twice.
+        self.vouchers_from_journal = False
         self.kiosk_id = kiosk_id
         # The receipt names the municipality that issued what it is a receipt for (a kiosk
         # serves residents of several); vouchers without a certificate name the kiosk's own.
@@ -165,6 +200,8 @@ class KioskPrinters:
         await self._run(self._receipt, receipt)
 
     def _voucher(self, amount: int) -> None:
+        if self.vouchers_from_journal:
+            return  # the desk journaled this voucher and printed it with its number
         voucher = RefundVoucher(
             self.municipality, self.kiosk_id, uuid.uuid4().hex[:10].upper(), self._now_text(),
             amount, "釣銭不足",

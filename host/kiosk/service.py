@@ -41,7 +41,8 @@ from .config import KioskConfig
 from .coproc_port import CoprocPort
 from .devices import Backoff, DeviceManager, Unit
 from .health import DeviceStatus, HealthBoard
-from .payment_port import DeskPayment
+from .log_setup import quiet_http_clients
+from .payment_port import DeskPayment, name_transactions
 from .printer_port import KioskPrinters
 from .sdnotify import Notifier
 from .units import (
@@ -51,6 +52,7 @@ from .units import (
     CenterUnit,
     CoprocUnit,
     ReceiptPrinterUnit,
+    voucher_slips,
 )
 from .voice_port import make_voice
 
@@ -75,6 +77,7 @@ class KioskService:
         voice: VoicePort | None = None,
     ) -> None:
         self.cfg = cfg
+        quiet_http_clients()  # request lines carry certificate numbers and order ids
         self.clock = clock or tokyo_now
         self.board = HealthBoard(on_change=self._health_changed, clock=self.clock)
         self.notifier = notifier or Notifier()
@@ -117,11 +120,14 @@ class KioskService:
         cfg.journal_path.parent.mkdir(parents=True, exist_ok=True)
         self.journal = Journal(cfg.journal_path, clock=self._epoch)
         self.payment = DeskPayment()
+        name_transactions(self.center, self.payment)  # order and certificate numbers
         self.payment.watch()
         self.printers = KioskPrinters(cfg.printer, cfg.receipt, clock=self.clock)
         self.coproc = CoprocDriver(cfg.coproc.port)
         coproc_port = CoprocPort(self.coproc)
-        self.cash = CashUnit(cfg.cash, self.journal, self.payment)
+        # Vouchers come out of the receipt printer as the desk journals them.
+        slips = voucher_slips(self.journal, self.printers)
+        self.cash = CashUnit(cfg.cash, self.journal, self.payment, slips)
         units: list[Unit] = [
             CardReaderUnit(cfg.card.reader),
             self.cash,

@@ -19,6 +19,7 @@ from host.payment.config import CashConfig
 from host.payment.desk import CashDesk
 from host.payment.devices import open_devices
 from host.payment.journal import Journal
+from host.payment.slips import SlipPrinter
 from host.session.events import Device
 
 from .center_client import CenterClient
@@ -84,6 +85,17 @@ def cash_reasons(desk: CashDesk) -> Reasons:
     return out
 
 
+def voucher_slips(journal: Journal, printers: KioskPrinters) -> SlipPrinter:
+    """The cash desk's slips on the kiosk's receipt printer: each voucher is printed as it is
+    journaled, with the journal's number (the one the clerk redeems and `kofu cash reprint`
+    prints again). The session's own IssueVoucher then prints nothing more: a second slip
+    without a journal record would be money owed twice."""
+    printers.vouchers_from_journal = True
+    return SlipPrinter(
+        journal, printers.receipt, kiosk_id=printers.kiosk_id, municipality=printers.municipality
+    )
+
+
 class CashUnit:
     """The coin acceptor, bill validator and hoppers behind one `CashDesk`. A port that
     stops answering (a USB-serial adapter unplugged) takes the desk down; the restart opens
@@ -94,17 +106,26 @@ class CashUnit:
     devices: tuple[Device, ...] = (Device.COIN_ACCEPTOR, Device.BILL_VALIDATOR, Device.CHANGE)
     idle_only = True
 
-    def __init__(self, cfg: CashConfig, journal: Journal, payment: DeskPayment) -> None:
+    def __init__(
+        self,
+        cfg: CashConfig,
+        journal: Journal,
+        payment: DeskPayment,
+        slips: SlipPrinter | None = None,
+    ) -> None:
         self.cfg = cfg
         self.journal = journal
         self.payment = payment
+        # The receipt printer: every voucher the desk owes (short change, short refund,
+        # recovery) is printed as it is journaled, or journaled as unprinted for the clerk.
+        self.slips = slips
         self.desk: CashDesk | None = None
         self._last: Reasons = {}
 
     def _open(self) -> CashDesk:
         devices = open_devices(self.cfg)
         try:
-            desk = CashDesk(self.journal, devices, self.cfg)
+            desk = CashDesk(self.journal, devices, self.cfg, slips=self.slips)
             desk.start()
         except BaseException:
             devices.close()

@@ -36,6 +36,10 @@ Kinds and their ``amount`` (yen):
 - ``slip_printed`` / ``slip_failed`` — a refund voucher or receipt came out of the receipt
   printer, or did not (detail ``slip``, ``voucher``, ``status``); no money moves. A voucher
   whose last print failed must be reprinted by the clerk (`kofu cash reprint`).
+- ``tx_ref`` — what a transaction pays for, no money: detail ``order`` (the center's order
+  id, at the start of the payment), then once issued ``certificates`` (their numbers) and
+  ``municipality`` (the issuer, which the report's per-municipality split uses). Ids only,
+  never personal data; they are kept out of logs.
 """
 
 from __future__ import annotations
@@ -93,6 +97,7 @@ KINDS = frozenset(
         "slip_printed",
         "slip_failed",
         "clerk",
+        "tx_ref",
     }
 )
 

@@ -26,44 +26,93 @@ class CashReport:
     faults: list[dict[str, Any]] = field(default_factory=list)
     hopper_coins_paid: dict[str, int] = field(default_factory=dict)
     hopper_coins_refilled: dict[str, int] = field(default_factory=dict)
-    # voucher numbers whose last print failed: the clerk must reprint them
+    # voucher numbers not printed (the last print failed, or none was tried): each is an open
+    # item the clerk reprints (`kofu cash reprint`); the books do not balance until then
     vouchers_to_reprint: list[str] = field(default_factory=list)
+    unprinted_vouchers: list[dict[str, Any]] = field(default_factory=list)
+    # per transaction, what it paid for (``tx_ref``): order id, certificate numbers, issuer
+    references: dict[str, dict[str, Any]] = field(default_factory=dict)
     receipts_failed: list[str] = field(default_factory=list)  # transactions
     collections: int = 0  # times the clerk emptied the cash box and the stacker
     collected: int = 0  # yen taken out by those collections
     in_cash_box: int = 0  # yen the cash box and the stacker hold since the last one
 
     @property
-    def balanced(self) -> bool:
+    def money_balanced(self) -> bool:
+        """Money in = fees + paid out + owed, over the whole journal."""
         return self.money_in == self.fees_captured + self.paid_out + self.owed
+
+    @property
+    def open_items(self) -> int:
+        """Open transactions, unbalanced ones and vouchers not in the citizen's hand."""
+        return len(self.open_transactions) + len(self.unbalanced) + len(self.unprinted_vouchers)
+
+    @property
+    def balanced(self) -> bool:
+        """The books close: the money balances and nothing is open. A voucher recorded but
+        not printed is owed money the citizen does not hold: never balanced."""
+        return self.money_balanced and self.open_items == 0
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
+        out["money_balanced"] = self.money_balanced
+        out["open_items"] = self.open_items
         out["balanced"] = self.balanced
         return out
 
 
+def transaction_references(journal: Journal) -> dict[str, dict[str, Any]]:
+    """Per transaction: ``municipality`` (``tx_ref`` once issued, else ``tx_open``'s, else
+    "unknown"), ``order`` and ``certificates`` when journaled. A fee refund's transaction
+    takes those of the transaction whose fee it gives back."""
+    refs: dict[str, dict[str, Any]] = {}
+    refunds: dict[str, str] = {}
+    for e in journal.entries():
+        if not e.tx:
+            continue
+        if e.kind == "tx_open":
+            ref = refs.setdefault(e.tx, {})
+            if e.detail.get("municipality"):
+                ref.setdefault("municipality", str(e.detail["municipality"]))
+            if e.detail.get("refunds"):
+                refunds[e.tx] = str(e.detail["refunds"])
+        elif e.kind == "tx_ref":
+            ref = refs.setdefault(e.tx, {})
+            for key in ("order", "municipality"):
+                if e.detail.get(key):
+                    ref[key] = str(e.detail[key])
+            if e.detail.get("certificates"):
+                ref["certificates"] = [str(n) for n in e.detail["certificates"]]
+    for tx, paying in refunds.items():
+        refs[tx] = {**refs.get(tx, {}), **refs.get(paying, {})}
+    for ref in refs.values():
+        ref.setdefault("municipality", "unknown")
+    return refs
+
+
 def build_report(journal: Journal) -> CashReport:
     report = CashReport()
-    municipality: dict[str, str] = {}
+    report.references = transaction_references(journal)
+
+    def municipality(tx: str) -> str:
+        return str(report.references.get(tx, {}).get("municipality", "unknown"))
+
     prints = journal.voucher_prints()
     for e in journal.entries():
-        if e.kind == "tx_open" and e.tx:
-            municipality[e.tx] = str(e.detail.get("municipality") or "unknown")
-        elif e.kind == "fee_captured" and e.tx:
-            m = municipality.get(e.tx, "unknown")
+        if e.kind == "fee_captured" and e.tx:
+            m = municipality(e.tx)
             report.fees_by_municipality[m] = report.fees_by_municipality.get(m, 0) + e.amount
         elif e.kind == "fee_refunded" and e.tx:
-            m = municipality.get(e.tx, "unknown")
+            m = municipality(e.tx)
             report.fees_by_municipality[m] = report.fees_by_municipality.get(m, 0) - e.amount
         elif e.kind == "voucher":
             no = e.detail.get("voucher")
             state = prints.get(str(no), "unprinted")
-            report.vouchers.append(
-                {"tx": e.tx, "amount": e.amount, "voucher": no, "print": state}
-            )
-            if state == "failed":
+            item = {"tx": e.tx, "amount": e.amount, "voucher": no, "print": state}
+            report.vouchers.append(item)
+            if state != "printed":
                 report.vouchers_to_reprint.append(str(no))
+                report.unprinted_vouchers.append(item)
         elif e.kind == "slip_failed" and e.detail.get("slip") == "receipt" and e.tx:
             report.receipts_failed.append(e.tx)
         elif e.kind == "device_fault":
@@ -106,7 +155,7 @@ def build_report(journal: Journal) -> CashReport:
 VOUCHER_PRINT = {
     "printed": "printed",
     "failed": "PRINT FAILED: clerk reprints",
-    "unprinted": "not printed (no receipt printer)",
+    "unprinted": "NOT PRINTED: clerk prints it",
 }
 
 
@@ -121,7 +170,8 @@ def format_report(report: CashReport) -> str:
     lines += [
         f"paid out          {report.paid_out:>8} yen",
         f"owed (vouchers)   {report.owed:>8} yen",
-        f"balanced          {'yes' if report.balanced else 'NO'}",
+        "balanced          "
+        + ("yes" if report.balanced else f"NO ({report.open_items} open items)"),
     ]
     for name, coins in sorted(report.hopper_coins_paid.items()):
         lines.append(f"{name:<18}{coins:>8} coins paid")
@@ -144,10 +194,12 @@ def format_report(report: CashReport) -> str:
             f"  {v['voucher']}  {v['amount']} yen  {VOUCHER_PRINT[v['print']]}"
             for v in report.vouchers
         ]
-    if report.vouchers_to_reprint:
+    if report.unprinted_vouchers:
         lines.append(
-            f"vouchers to reprint: {len(report.vouchers_to_reprint)} (run `kofu cash reprint`)"
+            f"OPEN: vouchers not printed: {len(report.unprinted_vouchers)}"
+            " (the citizen holds no slip; run `kofu cash reprint`)"
         )
+        lines += [f"  {v['voucher']}  {v['amount']} yen" for v in report.unprinted_vouchers]
     if report.receipts_failed:
         lines.append(f"receipts not printed: {len(report.receipts_failed)}")
     if report.faults:
@@ -235,9 +287,16 @@ def build_day_report(journal: Journal, day: date) -> dict[str, Any]:
     refunds_yen = fees_captured = reprints = 0
     vouchers_issued = vouchers_issued_yen = 0
     outstanding = outstanding_yen = 0
+    issued_vouchers: dict[str, int] = {}  # number -> yen, issued up to the end of the day
+    printed: set[str] = set()  # printed at any time up to now (a reprint counts)
     for e in journal.entries():
+        no = e.detail.get("voucher")
+        if e.kind == "slip_printed" and isinstance(no, str):
+            printed.add(no)
         if e.ts >= end:
             continue  # not break: a clock step back must not hide later entries
+        if e.kind == "voucher" and isinstance(no, str):
+            issued_vouchers[no] = e.amount
         if e.kind == "voucher":
             # The kiosk never redeems a voucher (the city hall does): every voucher issued up
             # to the end of the day is outstanding as far as the kiosk can tell.
@@ -304,6 +363,12 @@ def build_day_report(journal: Journal, day: date) -> dict[str, Any]:
             "issued_yen": vouchers_issued_yen,
             "outstanding": outstanding,
             "outstanding_yen": outstanding_yen,
+            # open items: owed on a voucher the citizen was never handed (`kofu cash reprint`)
+            "unprinted": [
+                {"voucher": no, "amount": yen}
+                for no, yen in issued_vouchers.items()
+                if no not in printed
+            ],
         },
         "refills": refills,
         "collections": collections,

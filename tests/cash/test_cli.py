@@ -70,7 +70,10 @@ def test_recover_with_a_config(
     args = ["recover", "--config", str(config), "--journal", str(tmp_path / "j.db"), "--json"]
     assert cash_cli.main(args) == 0
     assert json.loads(capsys.readouterr().out)["closed"] == ["t1"]
-    assert cash_cli.main(["report", "--journal", str(tmp_path / "j.db")]) == 0
+    # No [receipt] table: the recovery voucher is recorded but not in anyone's hand, an open
+    # item until `kofu cash reprint` (issue 20; tests/cash/test_vouchers_in_hand.py).
+    assert cash_cli.main(["report", "--journal", str(tmp_path / "j.db")]) == 1
+    assert "OPEN: vouchers not printed: 1" in capsys.readouterr().out
 
 
 def test_sim_cash_cli_prints_ptys_and_takes_commands() -> None:

@@ -320,6 +320,12 @@ const SCREENS = {
       rows += line(t("report.refunds"), t("report.count_yen", { n: r.refunds.count, yen: yen(r.refunds.yen) }), "refunds");
       rows += line(t("report.vouchers_issued"), t("report.count_yen", { n: r.vouchers.issued, yen: yen(r.vouchers.issued_yen) }), "vouchers");
       rows += line(t("report.vouchers_outstanding"), t("report.count_yen", { n: r.vouchers.outstanding, yen: yen(r.vouchers.outstanding_yen) }), "outstanding");
+      // An unprinted voucher is an open item: the citizen holds no slip (kofu cash reprint).
+      const unprinted = r.vouchers.unprinted || [];
+      if (unprinted.length) {
+        rows += line(t("report.vouchers_unprinted"), t("report.count_yen", { n: unprinted.length, yen: yen(unprinted.reduce((a, v) => a + v.amount, 0)) }), "unprinted");
+        rows += unprinted.map((v) => line(v.voucher, t("report.yen", { yen: yen(v.amount) }), "unprinted-" + v.voucher)).join("");
+      }
       rows += Object.entries(r.refills).map(([h, x]) => line(t("report.refill", { hopper: h }), t("report.coins", { n: x.coins }), "refill-" + h)).join("");
       rows += r.collections.map((c, i) => line(t("report.collection", { n: i + 1 }), t("report.yen", { yen: yen(c.yen) }), "collection-" + (i + 1))).join("");
       rows += Object.entries(r.device_faults).map(([d, n]) => line(t("report.fault", { device: deviceName(d) }), n, "fault-" + d)).join("");
