@@ -169,6 +169,27 @@ def check_config(raw: dict[str, Any]) -> list[Finding]:
     return [Finding("config.tables", OK, "every table is well-formed"), *extra]
 
 
+def check_clerks(kiosk: dict[str, Any]) -> list[Finding]:
+    """``[[kiosk.clerks]]``: each entry well-formed and strong enough (the kiosk service
+    refuses to start otherwise); none at all means nobody can open clerk mode."""
+    from host.kiosk.clerk_auth import ClerkConfigError, parse_clerks
+
+    fix = "one [[kiosk.clerks]] entry per clerk: `kofu kiosk clerk-pin --id ID`"
+    if "clerk_pin_sha256" in kiosk:
+        return [Finding("clerks", FAIL, "kiosk.clerk_pin_sha256 is no longer read (an unsalted "
+                        "4-digit PIN)", "remove it; " + fix)]  # fmt: skip
+    entries = kiosk.get("clerks", [])
+    try:
+        clerks = parse_clerks(entries)
+    except ClerkConfigError as exc:
+        return [Finding("clerks", FAIL, str(exc), fix)]
+    if not clerks:
+        return [Finding("clerks", WARN, "no clerks: nobody can open clerk mode (refill, "
+                        "collect, reprint)", fix)]  # fmt: skip
+    return [Finding("clerks", OK, f"{len(clerks)} clerk(s): {', '.join(c.id for c in clerks)} "
+                    "(each also needs `kofu center admin clerk add` to reprint)")]  # fmt: skip
+
+
 def _receipt_problems(receipt: dict[str, Any]) -> list[str]:
     kind = receipt.get("connection")
     if kind == "network":
@@ -682,6 +703,7 @@ def run_checks(raw: dict[str, Any], opts: Options | None = None) -> list[Finding
     if out[0].status == FAIL:
         return out
     steps: list[tuple[str, Callable[[], list[Finding]]]] = [
+        ("clerks", lambda: check_clerks(raw.get("kiosk") or {})),
         ("card", lambda: check_card(raw["card"])),
         ("cash", lambda: check_cash(raw["cash"])),
         ("change", lambda: check_change(raw["cash"], opts)),

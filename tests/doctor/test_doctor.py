@@ -115,6 +115,24 @@ def test_config_errors_name_the_bad_setting() -> None:
     assert missing.status == FAIL and "'printer'" in missing.detail
 
 
+def test_clerks_are_checked() -> None:
+    from host.kiosk.clerk_auth import hash_pin
+    from host.session.pin import ClerkPin
+
+    good = hash_pin(ClerkPin(b"135790"))
+    (ok,) = doctor.check_clerks({"clerks": [{"id": "c01", "pin_hash": good}]})
+    assert ok.status == OK and "c01" in ok.detail and "135790" not in ok.detail
+    (none,) = doctor.check_clerks({})
+    assert none.status == WARN and "clerk-pin" in none.fix
+    weak_hash = "scrypt$1024$1$1$AAAA$BBBB"
+    (weak,) = doctor.check_clerks({"clerks": [{"id": "c01", "pin_hash": weak_hash}]})
+    assert weak.status == FAIL and "kiosk.clerks[0].pin_hash" in weak.detail
+    (twice,) = doctor.check_clerks({"clerks": [{"id": "c01", "pin_hash": good}] * 2})
+    assert twice.status == FAIL and "twice" in twice.detail
+    (legacy,) = doctor.check_clerks({"clerk_pin_sha256": "ab" * 32})
+    assert legacy.status == FAIL and "clerk_pin_sha256" in legacy.detail
+
+
 def test_the_doctor_refuses_a_simulator_switch() -> None:
     sims = {t: {"backend": "sim"} for t in doctor.DEVICE_TABLES}
     panel = doctor.check_config({**sims, "ui": {"sim_panel": True}})[0]
