@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 
 from center.clock import JST
 from center.reasons import Reason, Refusal
@@ -91,19 +90,3 @@ class Window:
 
 
 YEAR_END = Window(yearly_from="12-29", yearly_to="01-03")
-
-
-def _hhmm(text: str) -> time:
-    hours, minutes = text.split(":")
-    return time(int(hours), int(minutes))
-
-
-def service_refusal(
-    instant: datetime, opens: str, closes: str, windows: Iterable[Window]
-) -> Reason | None:
-    local = instant.astimezone(JST)
-    if not _hhmm(opens) <= local.time().replace(tzinfo=None) < _hhmm(closes):
-        return Reason.OUT_OF_HOURS
-    if any(w.covers(instant) for w in windows):
-        return Reason.MAINTENANCE
-    return None

@@ -7,6 +7,7 @@ import pytest
 
 from center.clock import JST
 from center.demo import LONG_ADDRESS
+from center.offering import TypeOffering
 from center.reasons import Reason
 from center.rules import (
     YEAR_END,
@@ -15,8 +16,8 @@ from center.rules import (
     age_on,
     over_limit,
     refusal_for,
-    service_refusal,
 )
+from documents.model import CertificateType
 
 TODAY = date(2026, 6, 15)
 OK = ResidentFacts(
@@ -87,13 +88,17 @@ def _jst(*args: int) -> datetime:
     ],
 )
 def test_hours_and_year_end(instant: datetime, reason: Reason | None) -> None:
-    assert service_refusal(instant.astimezone(UTC), "06:30", "23:00", [YEAR_END]) is reason
+    # the pieces the service's check is made of (center.service._check_service)
+    hours = TypeOffering(CertificateType.JUMINHYO, opens="06:30", closes="23:00")
+    at = instant.astimezone(UTC)
+    assert (not hours.open_at(at)) is (reason is Reason.OUT_OF_HOURS)
+    assert YEAR_END.covers(at) is (reason is Reason.MAINTENANCE)
 
 
 def test_one_off_maintenance_window() -> None:
     w = Window(starts_at=_jst(2026, 6, 15, 1, 0), ends_at=_jst(2026, 6, 15, 12, 0))
-    assert service_refusal(_jst(2026, 6, 15, 11, 59), "06:30", "23:00", [w]) is Reason.MAINTENANCE
-    assert service_refusal(_jst(2026, 6, 15, 12, 0), "06:30", "23:00", [w]) is None
+    assert w.covers(_jst(2026, 6, 15, 11, 59))
+    assert not w.covers(_jst(2026, 6, 15, 12, 0))
 
 
 @pytest.mark.parametrize("today", [date(2028, 2, 29), date(2026, 12, 8), date(2027, 1, 3)])
