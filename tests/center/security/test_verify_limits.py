@@ -128,20 +128,46 @@ def test_an_ordinary_scan_is_still_valid_and_quick(page: Page) -> None:
     assert elapsed < 5
 
 
+def _cpu_s(pid: int, reaped: bool) -> float:
+    """CPU seconds the OS counted for the process itself, plus (``reaped``) for the children
+    it has already waited for — so a worker killed and replaced still counts."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14])) * reaped
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _pool_cpu_s(server: int) -> float:
+    """All the CPU the page's worker processes (and their pdftoppm) have spent."""
+    own = [_cpu_s(pid, reaped=True) for pid in tree(server) if pid != server]
+    with_server = _cpu_s(server, reaped=True) - _cpu_s(server, reaped=False)
+    return sum(own) + with_server
+
+
 def test_other_visitors_are_served_while_bombs_are_decoded(page: Page) -> None:
+    """The page's event loop never decodes: while eight bombs are taken apart the page answers
+    every other visitor, and the decoding's CPU is spent in the pool's worker processes, not
+    in the page's own. Counted in CPU time the OS keeps, not on a wall clock, so a loaded or
+    time-shifted machine cannot make it fail (response times are figures of
+    ``measure_verify_page``)."""
     bombs = ["pdf_flate_content", "pdf_lying_count", "png_zero_bomb", "pdf_objstm_bomb"] * 2
+    server = page.server_pid()
 
     def post(name: str) -> int:
         with page.http() as http:
             return http.post(page.url + "api", files={"file": ("f", CORPUS[name])}).status_code
 
+    page_before, pool_before = _cpu_s(server, reaped=False), _pool_cpu_s(server)
     with ThreadPoolExecutor(len(bombs)) as pool, page.http() as http:
         statuses = pool.map(post, bombs)
         for _ in range(5):
-            t0 = time.monotonic()
             assert http.get(page.url).status_code == 200
-            assert time.monotonic() - t0 < 1.0  # the page's event loop never decodes
         assert set(statuses) <= {413, 422, 503}
+    page_spent = _cpu_s(server, reaped=False) - page_before
+    decode_spent = _pool_cpu_s(server) - pool_before
+    assert decode_spent > page_spent, (page_spent, decode_spent)
 
 
 def _raw_request(page: Page, head: bytes, body_chunks: Iterator[bytes]) -> tuple[bytes, int]:
