@@ -37,8 +37,12 @@ pytest: bootstrap
 test-clock: bootstrap
 	$(PY) tools/shifted_clock.py
 
-# The property tests with random seeds and many more examples, for FUZZ_MINUTES (default 10).
+# Every decoder fed 10^6 random and mutated inputs (10^5 for the slow ones; FUZZ_INPUTS,
+# FUZZ_SEED to change), one JSON line each, crashing inputs kept in tests/fuzz/corpus/
+# (bench/fuzz/); then the property tests with random seeds and many more examples, for
+# FUZZ_MINUTES (default 10).
 fuzz: bootstrap
+	$(PY) -m bench.fuzz $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
 	$(PY) tools/fuzz.py
 
 firmware-check: bootstrap

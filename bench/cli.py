@@ -17,9 +17,12 @@ PARTS: dict[str, str] = {
     "link": "bench.link",
     "card": "bench.card",
     "cash": "bench.cash",
+    "id003-parser": "bench.id003_parser",
+    "cctalk-noise": "bench.cctalk_noise",
     "paper": "bench.paper",
     "center": "bench.center",
     "session": "bench.session",
+    "kiosk-crash": "bench.kiosk_crash",
 }
 
 

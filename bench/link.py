@@ -15,6 +15,13 @@ corrupted each way). Prints one JSON object:
 - firmware_event_p50_ms / _max_ms: a door switch on the simulated board (the unmodified
   firmware, its 30 ms debounce included) to the DoorChanged event at the host driver
 - lost / duplicated: over every run (must be 0)
+
+`--line-rate` instead paces both directions at 115200 baud through the fault line and runs
+a one-way COIN stream (window always full) under each profile: `clean`, `flip1` (1 % of
+frames get a bit flipped), `mixed5` (5 % each of drop, bit flip and garbage before the
+frame). Per profile: msgs_per_s, efficiency (COIN body bytes / wire bytes both ways),
+retransmissions, spurious_retransmissions (frames the receiver already had), lost,
+duplicated; and flip1_ratio = flip1 / clean.
 """
 
 from __future__ import annotations
@@ -244,6 +251,74 @@ def goodput(seconds: float, faults: Faults | None, tally: Tally) -> float:
         close()
 
 
+LINE_BAUD = 115200
+PROFILES = {
+    "clean": Faults(baud=LINE_BAUD),
+    "flip1": Faults(flip=0.01, baud=LINE_BAUD),
+    "mixed5": Faults(drop=0.05, flip=0.05, garbage=0.05, baud=LINE_BAUD),
+}
+
+
+def line_rate(seconds: float, faults: Faults) -> dict[str, Any]:
+    """A full window of COIN events device -> host for `seconds` on a paced, faulty line."""
+    tally = Tally()
+    device, host, close = link_pair(faults)
+    try:
+        counter = [0]
+
+        def refill(ep: Endpoint) -> None:
+            while len(ep.outbox) < lc.WINDOW:
+                body = lc.encode_message(lc.MSG_COIN, (100, 3, counter[0] & 0xFFFF))
+                ep.outbox.append((lc.MSG_COIN, body))
+                counter[0] += 1
+
+        start_count = len(host.received)
+        retx0 = device.channel.stats.get("retransmits", 0)
+        to0 = device.channel.stats.get("timeouts", 0)
+        dup0 = host.channel.stats.get("rx_duplicate", 0)
+        with device.lock:
+            wire0 = device.wire_bytes + host.wire_bytes
+            device.refill = refill
+        start = time.perf_counter()
+        time.sleep(seconds)
+        with device.lock:
+            device.refill = None
+            elapsed = time.perf_counter() - start
+            delivered = len(host.received) - start_count
+            wire = device.wire_bytes + host.wire_bytes - wire0
+            sent = counter[0] - len(device.outbox)
+            device.outbox.clear()
+        time.sleep(1.0)  # let the window drain
+        bodies = [b for _, _, b in host.received[start_count:]]
+        tally.check(sent, bodies)
+        body_bytes = delivered * len(lc.encode_message(lc.MSG_COIN, (100, 3, 0)))
+        return {
+            "msgs_per_s": round(delivered / elapsed, 1),
+            "efficiency": round(body_bytes / wire, 3) if wire else 0.0,
+            "retransmissions": device.channel.stats.get("retransmits", 0) - retx0,
+            "timeouts": device.channel.stats.get("timeouts", 0) - to0,
+            "spurious_retransmissions": host.channel.stats.get("rx_duplicate", 0) - dup0,
+            "lost": tally.lost,
+            "duplicated": tally.duplicated,
+        }
+    finally:
+        close()
+
+
+def run_line_rate(args: argparse.Namespace) -> dict[str, Any]:
+    result: dict[str, Any] = {"mode": "line_rate", "baud": LINE_BAUD, "window": lc.WINDOW}
+    for name in args.profiles.split(","):
+        result[name] = line_rate(args.seconds, PROFILES[name])
+    if "clean" in result and "flip1" in result and result["clean"]["msgs_per_s"]:
+        result["flip1_ratio"] = round(
+            result["flip1"]["msgs_per_s"] / result["clean"]["msgs_per_s"], 3
+        )
+    runs = [v for v in result.values() if isinstance(v, dict)]
+    result["lost"] = sum(r["lost"] for r in runs)
+    result["duplicated"] = sum(r["duplicated"] for r in runs)
+    return result
+
+
 def firmware_event_latency(samples: int) -> dict[str, float]:
     """Door switch flipped on the simulated board -> DoorChanged at the host driver: the
     unmodified firmware (30 ms debounce, 10 ms input polling) plus the link over the pty."""
@@ -306,6 +381,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rate", type=float, default=300.0, help="paced messages/s")
     parser.add_argument("--rounds", type=int, default=3, help="clean/faulty goodput pairs")
     parser.add_argument("--door-samples", type=int, default=20, help="firmware event samples")
-    result = run(parser.parse_args(argv))
+    parser.add_argument(
+        "--line-rate", action="store_true", help="paced at 115200 baud through the fault line"
+    )
+    parser.add_argument(
+        "--profiles", default=",".join(PROFILES), help="line-rate fault profiles, comma-separated"
+    )
+    args = parser.parse_args(argv)
+    result = run_line_rate(args) if args.line_rate else run(args)
     print(json.dumps(result))
     return 0 if result["lost"] == 0 and result["duplicated"] == 0 else 1

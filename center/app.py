@@ -102,6 +102,10 @@ class PrintResultIn(Strict):
     error: ReasonCode = ""
 
 
+class RecoveryIn(Strict):
+    idempotency_key: Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
 class ReprintIn(Strict):
     clerk_token: Secret = Field(description="from POST /v1/clerk/session")
 
@@ -325,6 +329,14 @@ def create_app(config: CenterConfig) -> FastAPI:
         token: Token,
     ) -> dict[str, Any]:
         return center.pay(kiosk_id, token, order_id, body.idempotency_key, body.amount)
+
+    @app.post("/v1/orders/{order_id}/recovery", responses=ERRORS)
+    def recover(order_id: OrderId, body: RecoveryIn, kiosk_id: Kiosk) -> dict[str, Any]:
+        """A kiosk that restarted mid-session asks what became of an order it was paying:
+        ``issued`` (with the copies not yet confirmed printed, to print them now) or
+        ``void`` — an order not paid is voided here, so a payment still in flight from the
+        dead process can never issue it after the kiosk gave the money back."""
+        return center.recover_order(kiosk_id, order_id, body.idempotency_key)
 
     @app.post("/v1/certificates/{number}/print-result", responses=ERRORS)
     def print_result(

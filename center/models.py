@@ -287,7 +287,7 @@ class Order(Base):
     municipality_code: Mapped[str] = mapped_column(ForeignKey("municipalities.code"))
     lines: Mapped[list[dict[str, object]]] = mapped_column(JSON)
     total: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(10), default="quoted")  # quoted | paid
+    status: Mapped[str] = mapped_column(String(10), default="quoted")  # quoted | paid | void
     idempotency_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

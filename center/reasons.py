@@ -49,6 +49,7 @@ class Reason(StrEnum):
     ORDER_INVALID = "order_invalid"
     ORDER_UNKNOWN = "order_unknown"
     ALREADY_PAID = "already_paid"
+    ORDER_VOID = "order_void"  # voided by the kiosk's recovery: never to be paid
     PAYMENT_MISMATCH = "payment_mismatch"
     CERTIFICATE_UNKNOWN = "certificate_unknown"
     REPRINT_NOT_ALLOWED = "reprint_not_allowed"

@@ -484,6 +484,8 @@ class Center:
             )
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
                 db.refresh(order)
+                if order.status == "void":  # the kiosk recovered and gave the money back
+                    raise Refusal(Reason.ORDER_VOID, 409)
                 if order.idempotency_key != key:
                     raise Refusal(Reason.ALREADY_PAID, 409)
                 return self._issued(db, order)  # a retry: the same certificates again
@@ -591,6 +593,48 @@ class Center:
             assert seal is not None
             view["seal_image_png_b64"] = base64.b64encode(seal.image_png).decode()
         return view
+
+    def recover_order(self, kiosk_id: int, order_id: str, key: str) -> dict[str, Any]:
+        """What became of an order the kiosk was paying when it stopped, answered to that
+        kiosk only (no session: its process, and the token with it, is gone). Paid with this
+        key: ``issued``, every copy's print status, and the content of the copies still
+        ``pending`` (never confirmed printed) so the kiosk prints them now without a fee. Not
+        paid: voided at once (the same atomic claim the payment makes), so a payment request
+        still in flight can no longer issue what the kiosk is about to give the money back for.
+        Both sides then agree: the kiosk refunds exactly what the center never issued."""
+        now = self.clock.now()
+        with self.sessions.begin() as db:
+            order = db.get(models.Order, order_id)
+            if order is None or order.kiosk_id != kiosk_id:
+                raise Refusal(Reason.ORDER_UNKNOWN, 404)
+            voided = db.execute(
+                update(models.Order)
+                .where(models.Order.id == order_id, models.Order.status == "quoted")
+                .values(status="void")
+            )
+            if voided.rowcount == 1:  # type: ignore[attr-defined]
+                audit.record(db, now, "recovery_void", kiosk_id=kiosk_id, reason=order_id)
+                return {"order_id": order_id, "state": "void", "certificates": []}
+            db.refresh(order)
+            if order.status == "void":
+                return {"order_id": order_id, "state": "void", "certificates": []}
+            if order.idempotency_key != key:
+                raise Refusal(Reason.ALREADY_PAID, 409)
+            certs = db.scalars(
+                select(models.Certificate)
+                .where(models.Certificate.order_id == order.id)
+                .order_by(models.Certificate.position)
+            ).all()
+            out = []
+            for c in certs:
+                entry: dict[str, Any] = {"certificate_number": c.number,
+                                         "print_status": c.print_status}  # fmt: skip
+                if c.print_status == "pending" and c.purged_at is None:
+                    entry["view"] = self._cert_view(db, c)
+                out.append(entry)
+            audit.record(db, now, "recovery_issued", kiosk_id=kiosk_id, reason=order_id)
+            return {"order_id": order_id, "state": "issued", "total": order.total,
+                    "certificates": out}  # fmt: skip
 
     # --- 6. print result and clerk reprint -----------------------------------------------
 

@@ -124,6 +124,13 @@ class KioskSession:
         )
         return result
 
+    def recover(self, order_id: str, key: str) -> dict[str, Any]:
+        """What became of an order (a restarted kiosk's question; no session token)."""
+        result: dict[str, Any] = _ok(
+            self.http.post(f"/v1/orders/{order_id}/recovery", json={"idempotency_key": key})
+        )
+        return result
+
     def clerk_signin(self, clerk_id: str, pin: str) -> str:
         body = _ok(self.http.post("/v1/clerk/session", json={"clerk_id": clerk_id, "pin": pin}))
         return str(body["clerk_token"])

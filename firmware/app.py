@@ -53,6 +53,8 @@ class App:
         )
         self.inhibit_pin = Pin(board.COIN_INHIBIT, Pin.OUT)
         self.inhibited = True
+        self.lock_pins = (Pin(board.CCTALK_INHIBIT, Pin.OUT), Pin(board.BILL_INHIBIT, Pin.OUT))
+        self.acceptors_locked = True
         self.pulse_pin = Pin(board.COIN_PULSE, Pin.IN, Pin.PULL_UP)
         self.decoder = coin.PulseDecoder(config.COIN_PULSES)
         self.coin_counter = 0
@@ -88,9 +90,17 @@ class App:
         level = board.COIN_INHIBIT_ON if on else 1 - board.COIN_INHIBIT_ON
         self.inhibit_pin.value(level)
 
+    def lock_acceptors(self, on: bool) -> None:
+        self.acceptors_locked = on
+        level = board.ACCEPTOR_LOCK_ON if on else 1 - board.ACCEPTOR_LOCK_ON
+        for pin in self.lock_pins:
+            pin.value(level)
+
     def safe_state(self) -> None:
-        """Host link lost: refuse coins, silence the buzzer, show out of service."""
+        """Host link lost: refuse coins and bills on every acceptor, silence the buzzer,
+        show out of service."""
         self.set_inhibit(True)
+        self.lock_acceptors(True)
         self.buzzer.play(buzzer.OFF, 0, ticks.now())
         self.leds.safe()
 
@@ -109,16 +119,17 @@ class App:
             self.queue(lc.MSG_COIN_REJECTED, body)
 
     def queue(self, msg_id: int, body: bytes) -> None:
-        coins = (lc.MSG_COIN, lc.MSG_COIN_REJECTED)
+        kept = (lc.MSG_COIN, lc.MSG_COIN_REJECTED, lc.MSG_STATUS)
         if len(self.outbox) >= config.OUTBOX_MAX:
             # sensor changes can go (STATUS re-sends them in full); coin events never do:
-            # the inhibit line, asserted while the link is down, bounds how many can come
+            # the inhibit line, asserted while the link is down, bounds how many can come.
+            # Nor does STATUS: it carries the boot_id the host needs before any coin event.
             for i in range(len(self.outbox)):
-                if self.outbox[i][0] not in coins:
+                if self.outbox[i][0] not in kept:
                     del self.outbox[i]
                     break
             else:
-                if msg_id not in coins:
+                if msg_id not in kept:
                     return
         self.outbox.append((msg_id, body))
 
@@ -169,31 +180,39 @@ class App:
         elif isinstance(event, lc.LinkUp):
             # the host learns the whole state first, then the coin events that waited
             self.outbox.insert(0, (lc.MSG_STATUS, self.status_body(now)))
+            self.lock_acceptors(False)  # a host is there: it inhibits them by protocol
         elif isinstance(event, lc.LinkDown):
             self.safe_state()
             resend = [m for m in event.unacked if m[0] in (lc.MSG_COIN, lc.MSG_COIN_REJECTED)]
             self.outbox = resend + [m for m in self.outbox if m[0] != lc.MSG_STATUS]
 
-    async def link_task(self) -> None:
+    def link_step(self, now: int) -> None:
+        """One turn of the link: read what arrived, run the channel, send what it made."""
         uart = self.uart
         ch = self.channel
+        # one bounded read a turn: a full UART buffer (of noise, say) never needs one
+        # allocation of its size, and a turn's garbage stays small; at LINK_READ_MAX bytes
+        # every LINK_POLL_MS the task still drains the line several times faster than it fills
+        n = uart.any()
+        if n:
+            data = uart.read(min(n, config.LINK_READ_MAX))
+            if data:
+                for event in ch.receive(data, now):
+                    self.on_link_event(event, now)
+            data = None
+        for event in ch.tick(now):
+            self.on_link_event(event, now)
+        while self.outbox and ch.can_send():
+            msg_id, body = self.outbox.pop(0)
+            ch.send(msg_id, body, now)
+        out = ch.outgoing()
+        if out:
+            uart.write(out)
+
+    async def link_task(self) -> None:
         while True:
             now = ticks.now()
-            events = []
-            n = uart.any()
-            if n:
-                data = uart.read(n)
-                if data:
-                    events = ch.receive(data, now)
-            events += ch.tick(now)
-            for event in events:
-                self.on_link_event(event, now)
-            while self.outbox and ch.can_send():
-                msg_id, body = self.outbox.pop(0)
-                ch.send(msg_id, body, now)
-            out = ch.outgoing()
-            if out:
-                uart.write(out)
+            self.link_step(now)
             self.alive["link"] = now
             await asyncio.sleep_ms(config.LINK_POLL_MS)
 

@@ -13,6 +13,13 @@ COIN_PULSE_ACTIVE = 0
 COIN_INHIBIT = 3
 COIN_INHIBIT_ON = 1
 
+# inhibit-all inputs of the serial acceptors (the ccTalk coin acceptor's and the bill
+# validator's): driven high while the host link is down, so nothing takes money while no host
+# can account for it; released once a host is there again (it then inhibits them by protocol)
+CCTALK_INHIBIT = 4
+BILL_INHIBIT = 5
+ACCEPTOR_LOCK_ON = 1
+
 # optical tray sensors: beam blocked (item present) pulls the line low
 TRAY_CERT = 6
 TRAY_CHANGE = 7

@@ -3,9 +3,13 @@
 FW_VERSION = "kofu-fw 0.1.0"
 
 LINK_BAUD = 115200
-LINK_RXBUF = 4096  # rp2 drops bytes at speed with the default small buffers
-LINK_TXBUF = 4096
+# rp2 drops bytes at speed with the default small buffers; these come out of the heap.
+# 1 KB is 89 ms of line at 115200 baud, against a link task polling every 2 ms; the device
+# never has more than a window of frames (8 x 32 bytes) and its ACKs to send at once.
+LINK_RXBUF = 1024
+LINK_TXBUF = 512
 LINK_POLL_MS = 2
+LINK_READ_MAX = 128  # bytes taken from the UART a turn (64 KB/s, the line carries 11.5)
 
 # pulses per coin as programmed into the acceptor -> value in yen
 COIN_PULSES = {1: 10, 2: 50, 3: 100, 4: 500}

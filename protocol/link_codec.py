@@ -24,17 +24,18 @@ try:
 except ImportError:  # pragma: no cover - ports built without binascii
     _HW_CRC = False
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
-# --- frame layout (see SPEC.md section 2) ---------------------------------------------
+# --- frame layout (see SPEC.md section 1) ---------------------------------------------
 KIND_DATA = 1
 KIND_ACK = 2
 KIND_NACK = 3
 KIND_HELLO = 4
 KIND_REFUSE = 5
-_KINDS = (KIND_DATA, KIND_ACK, KIND_NACK, KIND_HELLO, KIND_REFUSE)
+_SESSION_KINDS = (KIND_DATA, KIND_ACK, KIND_NACK)  # compact header, CRC seeded by the session
+_CONTROL_KINDS = (KIND_HELLO, KIND_REFUSE)  # version byte first, plain CRC: any version reads it
 
-HEADER_LEN = 8  # ver, kind, session u32, seq, ack
+HEADER_LEN = 2  # session frames: kind<<6 | seq, ack; control frames: version, kind
 CRC_LEN = 4
 MAX_PAYLOAD = 200  # message body bytes, excluding the message id
 MAX_FRAME = HEADER_LEN + 1 + MAX_PAYLOAD + CRC_LEN
@@ -46,15 +47,16 @@ ROLE_DEVICE = 1
 
 # --- reliability and timing constants (ms) ---------------------------------------------
 WINDOW = 8
-SEQ_MOD = 256
-RTO_MS = 80  # initial retransmission timeout; then adaptive between the two bounds below
-RTO_MIN_MS = 20
-RTO_MAX_MS = 400
+SEQ_MOD = 64  # 6 bits; selective repeat needs at least twice the window
+RTO_MS = 100  # initial retransmission timeout, until the first RTT sample
+RTO_MIN_MS = 100  # above the peer's delayed-ACK wait plus a busy host's scheduling stalls;
+# losses are recovered by NACKs at once, the timer only catches the rare lost tail
+RTO_MAX_MS = 250  # backoff cap: well inside LINK_TIMEOUT_MS, so recovery keeps probing
+RTO_GRANULARITY_MS = 10  # RFC 6298's G: the coarsest tick either end runs at
 HELLO_MS = 200
 REFUSED_HELLO_MS = 1000
 HEARTBEAT_MS = 250
 LINK_TIMEOUT_MS = 1000
-IDLE_FLUSH_MS = 50
 ACK_DELAY_MS = 10  # a pure ACK waits this long for data to ride on, or for more to ack
 ACK_EVERY = WINDOW // 2  # ...but never past half a window, or the sender would stall
 
@@ -89,27 +91,41 @@ def ticks_diff(a: int, b: int) -> int:
 
 
 # --- CRC-32 (IEEE 802.3, reflected, poly 0xEDB88320) --------------------------------------
-_CRC_TABLE: list[int] = []
-for _n in range(256):
-    _c = _n
-    for _k in range(8):
-        _c = (_c >> 1) ^ 0xEDB88320 if _c & 1 else _c >> 1
-    _CRC_TABLE.append(_c)
+# The table (7.5 KB of MicroPython heap, most entries being long ints) is only built on a
+# port whose binascii lacks crc32.
+_CRC_TABLE: "list[int]" = []
 
 
-def crc32_soft(data: bytes, crc: int = 0) -> int:
-    """Table-driven CRC-32, for ports whose binascii lacks crc32."""
+def _crc_table() -> "list[int]":
+    if not _CRC_TABLE:
+        for n in range(256):
+            c = n
+            for _k in range(8):
+                c = (c >> 1) ^ 0xEDB88320 if c & 1 else c >> 1
+            _CRC_TABLE.append(c)
+    return _CRC_TABLE
+
+
+def crc32_soft(data: "bytes | bytearray | memoryview", crc: int = 0) -> int:
+    """Table-driven CRC-32, for ports whose binascii lacks crc32; `crc` continues a previous
+    CRC, as zlib.crc32(data, crc) does."""
     crc ^= 0xFFFFFFFF
-    table = _CRC_TABLE
+    table = _crc_table()
     for b in data:
         crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)
     return crc ^ 0xFFFFFFFF
 
 
-def crc32(data: bytes) -> int:
+def crc32(data: "bytes | bytearray | memoryview", crc: int = 0) -> int:
     if _HW_CRC:
-        return int(binascii.crc32(data)) & 0xFFFFFFFF
-    return crc32_soft(data)
+        return int(binascii.crc32(data, crc))  # unsigned on both runtimes
+    return crc32_soft(data, crc)
+
+
+def session_seed(session: int) -> int:
+    """The CRC of a session frame starts from the CRC of the session tag (4 bytes, little
+    endian), as if the tag were sent in front of the frame: it is checked but costs nothing."""
+    return crc32(struct.pack("<I", session))
 
 
 # --- COBS -----------------------------------------------------------------------------
@@ -123,8 +139,16 @@ class DecodeError(Exception):
 
 
 def cobs_encode(data: bytes) -> bytes:
-    out = bytearray(b"\x00")
-    code_at = 0
+    out = bytearray()
+    cobs_encode_into(out, data)
+    return bytes(out)
+
+
+def cobs_encode_into(out: bytearray, data: "bytes | bytearray") -> None:
+    """Appends COBS(data) to `out`: the channel builds its output in place, since on the
+    board every intermediate copy is heap the collector has to find room for."""
+    code_at = len(out)
+    out.append(0)
     code = 1
     last = len(data) - 1
     for i in range(len(data)):
@@ -136,11 +160,10 @@ def cobs_encode(data: bytes) -> bytes:
             out[code_at] = code
             code = 1
             if b != 0 and i == last:
-                return bytes(out)  # a full block ends the data: no empty block after it
+                return  # a full block ends the data: no empty block after it
             code_at = len(out)
             out.append(0)
     out[code_at] = code
-    return bytes(out)
 
 
 def cobs_decode(data: bytes) -> bytes:
@@ -209,75 +232,138 @@ class Frame:
         )
 
 
-def pack_frame(frame: Frame) -> bytes:
-    """Frame -> raw bytes (header, [msg id], body, CRC), before COBS."""
-    if len(frame.body) > MAX_PAYLOAD:
+def pack_frame(frame: Frame, seed: int = -1) -> bytes:
+    """Frame -> raw bytes (header, [msg id], body, CRC), before COBS. `seed` is
+    session_seed(frame.session), passed by callers that keep it."""
+    if frame.kind in _CONTROL_KINDS:
+        seed = 0
+    elif seed < 0:
+        seed = session_seed(frame.session)
+    return bytes(_pack(frame.kind, frame.seq, frame.ack, frame.msg_id, frame.body, seed))
+
+
+def _pack(kind: int, seq: int, ack: int, msg_id: int, body: bytes, seed: int) -> bytearray:
+    if len(body) > MAX_PAYLOAD:
         raise ValueError("payload too large")
-    raw = bytearray(
-        struct.pack(
-            "<BBIBB",
-            frame.version,
-            frame.kind,
-            frame.session,
-            frame.seq & 0xFF,
-            frame.ack & 0xFF,
-        )
-    )
-    if frame.kind == KIND_DATA:
-        raw.append(frame.msg_id)
-    raw.extend(frame.body)
-    raw.extend(struct.pack("<I", crc32(bytes(raw))))
-    return bytes(raw)
+    if kind in _CONTROL_KINDS:
+        raw = bytearray(HEADER_LEN + len(body) + CRC_LEN)
+        raw[0] = PROTOCOL_VERSION
+        raw[1] = kind
+        at = HEADER_LEN
+        seed = 0  # any version must be able to check it
+    else:
+        at = HEADER_LEN + 1 if kind == KIND_DATA else HEADER_LEN
+        raw = bytearray(at + len(body) + CRC_LEN)
+        raw[0] = (kind << 6) | (seq % SEQ_MOD)
+        raw[1] = ack % SEQ_MOD
+        if kind == KIND_DATA:
+            raw[2] = msg_id
+    end = at + len(body)
+    raw[at:end] = body
+    struct.pack_into("<I", raw, end, crc32(memoryview(raw)[:end], seed))
+    return raw
 
 
-def encode_frame(frame: Frame) -> bytes:
-    """Frame -> wire bytes: COBS(raw) followed by the 0x00 delimiter."""
-    return cobs_encode(pack_frame(frame)) + b"\x00"
+def encode_frame(frame: Frame, seed: int = -1) -> bytes:
+    """Frame -> wire bytes: a 0x00 delimiter, COBS(raw), and the 0x00 that ends it."""
+    out = bytearray(b"\x00")
+    cobs_encode_into(out, pack_frame(frame, seed))
+    out.append(0)
+    return bytes(out)
 
 
-def unpack_frame(raw: bytes) -> Frame:
-    if len(raw) < HEADER_LEN + CRC_LEN:
+def unpack_frame(
+    raw: bytes, session: int = 0, seed: int = -1, stale: "list[int] | None" = None
+) -> Frame:
+    """Raw bytes -> Frame. Session frames (DATA, ACK, NACK) are recognised only under
+    `session` (their CRC is seeded by it; `seed` = session_seed(session) if the caller keeps
+    it); a frame whose CRC matches one of the `stale` seeds is from an earlier session."""
+    n = len(raw)
+    if n < HEADER_LEN + CRC_LEN:
         raise DecodeError("short")
-    if len(raw) > MAX_FRAME:
+    if n > MAX_FRAME:
         raise DecodeError("too_long")
-    got = struct.unpack("<I", raw[-CRC_LEN:])[0]
-    if crc32(raw[:-CRC_LEN]) != got:
-        raise DecodeError("crc")
-    version, kind, session, seq, ack = struct.unpack("<BBIBB", raw[:HEADER_LEN])
-    if version != PROTOCOL_VERSION:
-        raise DecodeError("version", version)
-    if kind not in _KINDS:
-        raise DecodeError("kind", kind)
-    body = raw[HEADER_LEN:-CRC_LEN]
+    got = struct.unpack_from("<I", raw, n - CRC_LEN)[0]
+    covered = memoryview(raw)[: n - CRC_LEN]
+    if session:
+        if seed < 0:
+            seed = session_seed(session)
+        if crc32(covered, seed) == got:
+            return _session_frame(raw, session)
+    if crc32(covered) == got:
+        return _control_frame(raw)
+    if stale:
+        for old in stale:
+            if crc32(covered, old) == got:
+                raise DecodeError("stale_session")
+    raise DecodeError("crc")
+
+
+def _session_frame(raw: bytes, session: int) -> Frame:
+    kind = raw[0] >> 6
+    if kind == 0 or raw[1] >= SEQ_MOD:
+        raise DecodeError("header")
+    end = len(raw) - CRC_LEN
+    at = HEADER_LEN
     msg_id = 0
     if kind == KIND_DATA:
-        if len(body) < 1:
+        if end <= at:
             raise DecodeError("short")
-        msg_id = body[0]
-        body = body[1:]
-    elif kind in (KIND_ACK, KIND_NACK) and len(body) != 0:
+        msg_id = raw[at]
+        at += 1
+    elif end - at != (1 if kind == KIND_NACK else 0):
         raise DecodeError("length")
-    return Frame(kind, session, seq, ack, msg_id, bytes(body), version)
+    body = raw[at:end]  # one slice: on the board every copy is heap to collect
+    if not isinstance(body, bytes):
+        body = bytes(body)
+    return Frame(kind, session, raw[0] & (SEQ_MOD - 1), raw[1], msg_id, body)
 
 
-def decode_frame(encoded: bytes) -> Frame:
-    """One COBS-encoded frame (without its delimiter) -> Frame, or DecodeError."""
+def _control_frame(raw: bytes) -> Frame:
+    version = raw[0]
+    if version != PROTOCOL_VERSION:
+        raise DecodeError("version", version)
+    kind = raw[1]
+    if kind not in _CONTROL_KINDS:
+        raise DecodeError("kind", kind)
+    body = raw[HEADER_LEN : len(raw) - CRC_LEN]
+    if len(body) > MAX_PAYLOAD:
+        raise DecodeError("length")
+    return Frame(kind, 0, 0, 0, 0, bytes(body), version)
+
+
+def decode_frame(encoded: bytes, session: int = 0, seed: int = -1) -> Frame:
+    """One COBS-encoded frame (without its delimiters) -> Frame, or DecodeError."""
     if len(encoded) == 0:
         raise DecodeError("empty")
     if len(encoded) > MAX_ENCODED:
         raise DecodeError("too_long")
-    return unpack_frame(cobs_decode(encoded))
+    return unpack_frame(cobs_decode(encoded), session, seed)
 
 
 class FrameReader:
-    """Splits a byte stream on 0x00 and decodes each frame; resyncs at the next 0x00."""
+    """Splits a byte stream on 0x00 and decodes each frame; resyncs at the next 0x00.
+    `session` (with its `seed`) is the session whose DATA/ACK/NACK frames it accepts."""
 
-    def __init__(self) -> None:
+    def __init__(self, session: int = 0) -> None:
         self._buf = bytearray()
         self._overflow = False
+        self.stale: list[int] = []
+        self.set_session(session)
+
+    def set_session(self, session: int) -> None:
+        self.session = session
+        self.seed = session_seed(session) if session else -1
+
+    def _decode(self, encoded: bytes, out: "list[Frame | DecodeError]") -> None:
+        try:
+            raw = cobs_decode(encoded)
+            out.append(unpack_frame(raw, self.session, self.seed, self.stale))
+        except DecodeError as exc:
+            out.append(exc)
 
     def feed(self, data: bytes) -> "list[Frame | DecodeError]":
-        data = bytes(data)
+        # `data` is searched in place: copying a whole UART read would double its heap cost
         out: list[Frame | DecodeError] = []
         start = 0
         n = len(data)
@@ -293,16 +379,19 @@ class FrameReader:
                 break
             if self._overflow:
                 self._overflow = False
-            else:
-                self._buf.extend(data[start:end])
-                if len(self._buf) > MAX_ENCODED:
+            elif self._buf:
+                buf = self._buf
+                buf.extend(data[start:end])
+                if len(buf) > MAX_ENCODED:
                     out.append(DecodeError("too_long"))
-                elif len(self._buf) > 0:  # empty frames are idle flushes, not errors
-                    try:
-                        out.append(decode_frame(bytes(self._buf)))
-                    except DecodeError as exc:
-                        out.append(exc)
-            self._buf = bytearray()
+                else:
+                    self._decode(bytes(buf), out)  # MicroPython: no `in` on bytearray
+                self._buf = bytearray()
+            elif end - start > MAX_ENCODED:
+                out.append(DecodeError("too_long"))
+            elif end > start:  # empty frames are the delimiter pairs between frames
+                piece = data[start:end]  # a whole frame in this read: no buffer needed
+                self._decode(piece if isinstance(piece, bytes) else bytes(piece), out)
             start = end + 1
         return out
 
@@ -566,16 +655,17 @@ def _default_rand32() -> int:
 
 
 def session_tag(epoch_a: int, epoch_b: int) -> int:
+    """Both epochs and the protocol version: a tag no other session or version shares."""
     lo = epoch_a if epoch_a < epoch_b else epoch_b
     hi = epoch_b if epoch_a < epoch_b else epoch_a
-    tag = crc32(struct.pack("<II", lo, hi))
-    return tag if tag != 0 else 1
+    tag = crc32(struct.pack("<BII", PROTOCOL_VERSION, lo, hi))
+    # 0 means "no session"; and the one tag whose seed is 0 would make control frames
+    # (plain CRC) valid session frames too
+    return tag if tag != 0 and session_seed(tag) != 0 else 1
 
 
 # --- the reliable channel -------------------------------------------------------------------
-_DELIVERED = 1
-_DUPLICATE = 2
-_DROPPED = 0
+_TX_MASK = (1 << 30) - 1
 
 
 class _Pending:
@@ -586,7 +676,10 @@ class _Pending:
         self.msg_id = msg_id
         self.body = body
         self.sent = sent
+        self.tx_no = 0  # order of its latest transmission among all of ours
         self.retransmitted = False  # Karn: no RTT sample from a frame sent twice
+        self.sacked = False  # the peer holds it, waiting for an earlier frame
+        self.probed = False  # its latest retransmission was itself resent once, as a probe
 
 
 class Channel:
@@ -612,8 +705,6 @@ class Channel:
         self.catalog_hash = catalog_hash
         self._rand32 = rand32 if rand32 is not None else _default_rand32
         self.rto_ms = rto_ms
-        self.rto = rto_ms
-        self._srtt = -1
         self.link_timeout_ms = link_timeout_ms
         self.heartbeat_ms = heartbeat_ms
         self._reader = FrameReader()
@@ -632,18 +723,31 @@ class Channel:
         self.peer_fw = ""
         self.peer_reset_cause = 0
         self.up = False
-        self.session = 0
+        self._set_session(0)
         self._tx_seq = 0
+        self._tx_no = 0
         self._rx_seq = 0
         self._unacked: list[_Pending] = []
-        self._nacked_for = -1
-        self._nack_at = now
+        self._rx_held: list[tuple[int, bytes] | None] = [None] * WINDOW  # by seq % WINDOW
         self._ack_pending = False
         self._ack_at = now
         self._rx_unacked = 0
-        self._nack_retx_seq = -1
-        self._nack_retx_at = now
+        self._rto_at = now
+        # RFC 6298, in eighths of a millisecond; a new session may run on another line
+        self.rto = self.rto_ms
+        self._srtt8 = -1
+        self._rttvar8 = 0
+        self._min_rtt = -1
         self._next_hello = now
+
+    def _set_session(self, session: int) -> None:
+        old = self._reader.seed
+        if old >= 0:
+            # remembered so a frame of the last session is told apart from line noise
+            self._reader.stale.append(old)
+            del self._reader.stale[:-2]
+        self.session = session
+        self._reader.set_session(session)
 
     def _fresh_epoch(self) -> int:
         e = 0
@@ -661,15 +765,20 @@ class Channel:
         return len(self._unacked)
 
     # -- output --------------------------------------------------------------------------
-    def outgoing(self) -> bytes:
-        data = bytes(self._out)
+    def outgoing(self) -> bytearray:
+        """The bytes to write, handed over without a copy."""
+        data = self._out
         self._out = bytearray()
         return data
 
     def _emit(self, frame: Frame, now: int) -> None:
-        if ticks_diff(now, self._last_tx) >= IDLE_FLUSH_MS and len(self._out) == 0:
-            self._out.append(0)  # flush line noise before the first frame after a pause
-        self._out.extend(encode_frame(frame))
+        self._emit_raw(frame.kind, frame.seq, frame.ack, frame.msg_id, frame.body, now)
+
+    def _emit_raw(self, kind: int, seq: int, ack: int, msg_id: int, body: bytes, now: int) -> None:
+        out = self._out
+        out.append(0)  # the delimiter before every frame
+        cobs_encode_into(out, _pack(kind, seq, ack, msg_id, body, self._reader.seed))
+        out.append(0)
         self._last_tx = now
         self._count("frames_tx")
 
@@ -686,18 +795,32 @@ class Channel:
         interval = REFUSED_HELLO_MS if self.refused is not None else HELLO_MS
         self._next_hello = now + interval
 
-    def _emit_ack(self, kind: int, now: int) -> None:
+    def _held_map(self) -> int:
+        """Bit i set: we hold the frame i + 1 past the next expected one."""
+        bits = 0
+        for i in range(1, WINDOW):
+            if self._rx_held[(self._rx_seq + i) % WINDOW] is not None:
+                bits |= 1 << (i - 1)
+        return bits
+
+    def _emit_ack(self, now: int) -> None:
+        """An ACK, or a NACK carrying the map of frames we hold beyond a gap."""
         self._ack_pending = False
         self._rx_unacked = 0
-        self._emit(Frame(kind, self.session, 0, self._rx_seq), now)
+        held = self._held_map()
+        if held:
+            self._count("nacks_tx")
+            self._emit_raw(KIND_NACK, 0, self._rx_seq, 0, bytes((held,)), now)
+        else:
+            self._emit_raw(KIND_ACK, 0, self._rx_seq, 0, b"", now)
 
     def _emit_data(self, entry: "_Pending", now: int) -> None:
         entry.sent = now
+        self._tx_no = (self._tx_no + 1) & _TX_MASK
+        entry.tx_no = self._tx_no
         self._ack_pending = False  # the frame carries our ack
         self._rx_unacked = 0
-        self._emit(
-            Frame(KIND_DATA, self.session, entry.seq, self._rx_seq, entry.msg_id, entry.body), now
-        )
+        self._emit_raw(KIND_DATA, entry.seq, self._rx_seq, entry.msg_id, entry.body, now)
 
     # -- sending -------------------------------------------------------------------------
     def send(self, msg_id: int, body: bytes, now: int) -> int:
@@ -712,6 +835,8 @@ class Channel:
         seq = self._tx_seq
         self._tx_seq = (seq + 1) % SEQ_MOD
         entry = _Pending(seq, msg_id, bytes(body), now)
+        if not self._unacked:
+            self._rto_at = now + self.rto  # RFC 6298 5.1: the timer runs while data is out
         self._unacked.append(entry)
         self._emit_data(entry, now)
         return seq
@@ -724,14 +849,23 @@ class Channel:
                 self._count("link_timeouts")
                 events.append(self._drop(DOWN_TIMEOUT, now))
                 return events
-            if self._unacked and ticks_diff(now, self._unacked[0].sent) >= self.rto:
+            if self._unacked and ticks_diff(now, self._rto_at) >= 0:
+                # RFC 6298 5.4-5.6: resend the earliest frame only, back off, restart
                 self._count("timeouts")
-                self.rto = min(self.rto * 2, RTO_MAX_MS)  # back off while nothing gets through
-                self._retransmit(now)
+                self.rto = min(self.rto * 2, RTO_MAX_MS)
+                self._retransmit(self._unacked[0], now)
+                self._rto_at = now + self.rto
+            elif self._unacked and ticks_diff(now, self._probe_at()) >= 0:
+                # a retransmission unanswered for longer than an answer takes was lost too;
+                # frames sent after it would show that, but a full window sends none
+                self._count("probes")
+                entry = self._unacked[0]
+                self._retransmit(entry, now)
+                entry.probed = True
             if self._ack_pending and ticks_diff(now, self._ack_at) >= 0:
-                self._emit_ack(KIND_ACK, now)
+                self._emit_ack(now)
             if ticks_diff(now, self._last_tx) >= self.heartbeat_ms:
-                self._emit_ack(KIND_ACK, now)
+                self._emit_ack(now)
         elif ticks_diff(now, self._next_hello) >= 0:
             self._emit_hello(now)
         return events
@@ -745,16 +879,26 @@ class Channel:
             self.heartbeat_ms - ticks_diff(now, self._last_tx),
         ]
         if self._unacked:
-            waits.append(self.rto - ticks_diff(now, self._unacked[0].sent))
+            waits.append(ticks_diff(self._rto_at, now))
+            waits.append(ticks_diff(self._probe_at(), now))
         if self._ack_pending:
             waits.append(ticks_diff(self._ack_at, now))
         return max(0, min(waits))
 
-    def _retransmit(self, now: int) -> None:
-        for entry in self._unacked:
-            self._count("retransmits")
-            entry.retransmitted = True
-            self._emit_data(entry, now)
+    def _retransmit(self, entry: "_Pending", now: int) -> None:
+        self._count("retransmits")
+        entry.retransmitted = True
+        entry.probed = False
+        self._emit_data(entry, now)
+
+    def _probe_at(self) -> int:
+        """When to resend the oldest frame, in loss recovery, ahead of the RTO: two smoothed
+        RTTs and the peer's ACK delay after its retransmission (RFC 8985's probe timeout).
+        Far in the future when there is nothing to probe."""
+        oldest = self._unacked[0]
+        if not oldest.retransmitted or oldest.probed or self._srtt8 < 0:
+            return self._rto_at
+        return oldest.sent + self._srtt8 // 4 + ACK_DELAY_MS
 
     def _bury(self, epoch: int) -> None:
         """Remember a peer epoch that is gone, so late frames from it cannot revive it."""
@@ -785,42 +929,28 @@ class Channel:
                 self._on_hello(item, now, events)
             elif kind == KIND_REFUSE:
                 self._on_refuse(item, events)
-            elif self._session_ok(item, now, events):
+            elif self.peer_epoch:  # the reader only passes frames of our session
+                if not self.up:
+                    self._go_up(now, events)
                 self._last_rx = now
                 self._on_ack(item.ack, now, events)
                 if kind == KIND_DATA:
-                    verdict = self._on_data(item, now, events)
-                    if verdict == _DELIVERED:
-                        delivered += 1
-                    elif verdict == _DUPLICATE:
-                        ack_now = True
-                elif kind == KIND_NACK and self._unacked and self._unacked[0].seq == item.ack:
+                    got = self._on_data(item, events)
+                    if got > 0:
+                        delivered += got
+                    elif got < 0:
+                        ack_now = True  # a duplicate or a gap: tell the sender at once
+                elif kind == KIND_NACK:
                     self._count("nacks_rx")
-                    # frames already in flight behind a loss each look like a new gap: one
-                    # go-back-N per gap and half an RTO, not one per NACK
-                    if (
-                        self._nack_retx_seq != item.ack
-                        or ticks_diff(now, self._nack_retx_at) >= self.rto // 2
-                    ):
-                        self._nack_retx_seq = item.ack
-                        self._nack_retx_at = now
-                        self._retransmit(now)
+                    self._on_nack(item.body[0], now)
         if self.up:
             self._rx_unacked += delivered
             if ack_now or self._rx_unacked >= ACK_EVERY:
-                self._emit_ack(KIND_ACK, now)
+                self._emit_ack(now)
             elif delivered and not self._ack_pending:
                 self._ack_pending = True
                 self._ack_at = now + ACK_DELAY_MS
         return events
-
-    def _session_ok(self, frame: Frame, now: int, events: "list[object]") -> bool:
-        if self.peer_epoch == 0 or frame.session != session_tag(self.epoch, self.peer_epoch):
-            self._count("rx_stale_session")
-            return False
-        if not self.up:
-            self._go_up(now, events)
-        return True
 
     def _go_up(self, now: int, events: "list[object]") -> None:
         self.up = True
@@ -837,34 +967,101 @@ class Channel:
         if n > len(self._unacked):
             self._count("rx_bogus_ack")  # acks what was never sent: ignore it
             return
+        if n == 0:
+            return
+        latest = -1
         for _ in range(n):
             entry = self._unacked.pop(0)
             events.append(Acked(entry.seq))
-            if not entry.retransmitted:
+            if not entry.retransmitted and not entry.sacked:
                 self._rtt_sample(ticks_diff(now, entry.sent))
+            elif entry.retransmitted and ticks_diff(now, entry.sent) < self._min_rtt:
+                # acknowledged sooner than any round trip takes: the ACK answers the first
+                # transmission (the retransmission was spurious), so it says nothing about
+                # frames sent in between (RFC 8985's rule)
+                continue
+            if latest < 0 or ticks_diff(entry.tx_no, latest) > 0:
+                latest = entry.tx_no
+        self._rto_at = now + self.rto  # RFC 6298 5.3: new data acknowledged
+        self._resend_lost(latest, now)
+
+    def _on_nack(self, held: int, now: int) -> None:
+        """The peer misses our oldest frame and holds those `held` maps. A frame is lost when
+        the peer holds one we transmitted after it (RACK's rule, in transmission order): a
+        NACK resends exactly the frames lost, each once per loss, never the whole window."""
+        unacked = self._unacked
+        if not unacked:
+            return
+        latest = -1
+        for i in range(1, len(unacked)):
+            entry = unacked[i]
+            d = (entry.seq - unacked[0].seq) % SEQ_MOD
+            if d <= WINDOW - 1 and held & (1 << (d - 1)):
+                if not entry.sacked:
+                    entry.sacked = True
+                    if not entry.retransmitted:
+                        self._rtt_sample(ticks_diff(now, entry.sent))
+                if entry.retransmitted and ticks_diff(now, entry.sent) < self._min_rtt:
+                    continue  # the peer may hold the first transmission (as in _on_ack)
+                if latest < 0 or ticks_diff(entry.tx_no, latest) > 0:
+                    latest = entry.tx_no
+        if latest >= 0:
+            self._resend_lost(latest, now)
+
+    def _resend_lost(self, latest: int, now: int) -> None:
+        """The peer has our transmission number `latest`; the line keeps order, so every
+        frame transmitted before it that the peer neither acknowledged nor holds is lost."""
+        for entry in self._unacked:
+            if not entry.sacked and ticks_diff(entry.tx_no, latest) < 0:
+                self._count("fast_retransmits")
+                self._retransmit(entry, now)
 
     def _rtt_sample(self, rtt: int) -> None:
-        """Smoothed RTT (1/8 gain, as TCP); RTO = 3 x SRTT within [RTO_MIN_MS, RTO_MAX_MS]."""
+        """RFC 6298 2.2/2.3: SRTT and RTTVAR (gains 1/8 and 1/4), RTO = SRTT + max(G,
+        4 RTTVAR) within [RTO_MIN_MS, RTO_MAX_MS]; a fresh sample also ends any backoff."""
         rtt = max(rtt, 0)
-        self._srtt = rtt if self._srtt < 0 else (7 * self._srtt + rtt) // 8
-        self.rto = min(max(3 * self._srtt, RTO_MIN_MS), RTO_MAX_MS)
+        if self._min_rtt < 0 or rtt < self._min_rtt:
+            self._min_rtt = rtt
+        r8 = rtt * 8
+        if self._srtt8 < 0:
+            self._srtt8 = r8
+            self._rttvar8 = r8 // 2
+        else:
+            err = r8 - self._srtt8
+            self._rttvar8 += ((err if err >= 0 else -err) - self._rttvar8) // 4
+            self._srtt8 += err // 8
+        var = max(RTO_GRANULARITY_MS * 8, 4 * self._rttvar8)
+        self.rto = min(max((self._srtt8 + var) // 8, RTO_MIN_MS), RTO_MAX_MS)
 
-    def _on_data(self, frame: Frame, now: int, events: "list[object]") -> int:
-        if frame.seq == self._rx_seq:
-            self._rx_seq = (self._rx_seq + 1) % SEQ_MOD
-            self._nacked_for = -1
+    def _on_data(self, frame: Frame, events: "list[object]") -> int:
+        """Delivers in order, holds frames ahead of a gap (selective repeat). Returns how
+        many were delivered, or -1 for a duplicate or a gap (answered at once)."""
+        held = self._rx_held
+        ahead = (frame.seq - self._rx_seq) % SEQ_MOD
+        if ahead == 0:
             events.append(Received(frame.msg_id, frame.body))
-            return _DELIVERED
-        behind = (self._rx_seq - frame.seq) % SEQ_MOD
-        if 0 < behind <= SEQ_MOD // 2:
-            self._count("rx_duplicate")
-            return _DUPLICATE  # our ack was lost and the peer retransmits: ack at once
-        self._count("rx_out_of_order")
-        if self._nacked_for != self._rx_seq or ticks_diff(now, self._nack_at) >= self.rto // 2:
-            self._nacked_for = self._rx_seq
-            self._nack_at = now
-            self._emit_ack(KIND_NACK, now)
-        return _DROPPED
+            self._rx_seq = (self._rx_seq + 1) % SEQ_MOD
+            n = 1
+            slot = self._rx_seq % WINDOW
+            nxt = held[slot]
+            while nxt is not None:
+                held[slot] = None
+                events.append(Received(nxt[0], nxt[1]))
+                self._rx_seq = (self._rx_seq + 1) % SEQ_MOD
+                n += 1
+                slot = self._rx_seq % WINDOW
+                nxt = held[slot]
+            return n
+        if ahead < WINDOW:
+            slot = frame.seq % WINDOW
+            if held[slot] is None:
+                self._count("rx_out_of_order")
+                held[slot] = (frame.msg_id, frame.body)
+            else:
+                self._count("rx_duplicate")
+            return -1
+        self._count("rx_duplicate")  # behind: our ack was lost and the peer retransmits
+        return -1
 
     def _on_hello(self, frame: Frame, now: int, events: "list[object]") -> None:
         try:
@@ -914,7 +1111,7 @@ class Channel:
             self.peer_epoch = hello.epoch
             self.peer_fw = hello.fw_version
             self.peer_reset_cause = hello.reset_cause
-            self.session = session_tag(self.epoch, self.peer_epoch)
+            self._set_session(session_tag(self.epoch, self.peer_epoch))
             self._emit_hello(now)
             if hello.peer_epoch == self.epoch:
                 self._go_up(now, events)
@@ -923,7 +1120,7 @@ class Channel:
             if not self.up:
                 self._go_up(now, events)
             self._last_rx = now
-            self._emit_ack(KIND_ACK, now)  # a session-tagged frame completes the peer's side
+            self._emit_ack(now)  # a frame of the session completes the peer's side
         elif not self.up:
             self._emit_hello(now)
 

@@ -53,10 +53,11 @@ SESSION = lc.session_tag(0x11223344, 0xA1B2C3D4)
 def frames() -> list[dict[str, Any]]:
     specs = [
         ("data coin", lc.Frame(lc.KIND_DATA, SESSION, 5, 3, lc.MSG_COIN, b"\xf4\x01\x04\x07\x00")),
-        ("data empty body", lc.Frame(lc.KIND_DATA, SESSION, 255, 0, lc.MSG_STATUS_REQUEST)),
+        ("data empty body", lc.Frame(lc.KIND_DATA, SESSION, 63, 0, lc.MSG_STATUS_REQUEST)),
         ("ack", lc.Frame(lc.KIND_ACK, SESSION, 0, 6)),
-        ("nack", lc.Frame(lc.KIND_NACK, SESSION, 0, 2)),
+        ("nack holding 2 frames", lc.Frame(lc.KIND_NACK, SESSION, 0, 2, body=b"\x05")),
         ("data max payload", lc.Frame(lc.KIND_DATA, SESSION, 1, 1, 0x7F, bytes(200))),
+        ("refuse", lc.Frame(lc.KIND_REFUSE, body=lc.pack_refuse(lc.REFUSE_ROLE, 1, 7, "fw"))),
     ]
     out = []
     for what, f in specs:
@@ -77,34 +78,47 @@ def frames() -> list[dict[str, Any]]:
     return out
 
 
-def _with_crc(raw: bytes) -> bytes:
-    return raw + struct.pack("<I", lc.crc32(raw))
+def _with_crc(raw: bytes, seed: int = 0) -> bytes:
+    return raw + struct.pack("<I", lc.crc32(raw, seed))
 
 
-def rejects() -> list[dict[str, str]]:
+def rejects() -> list[dict[str, Any]]:
+    seed = lc.session_seed(SESSION)
     good = lc.pack_frame(
         lc.Frame(lc.KIND_DATA, SESSION, 5, 3, lc.MSG_COIN, b"\xf4\x01\x04\x07\x00")
     )
     flipped = bytearray(good)
-    flipped[9] ^= 0x10
-    wrong_version = _with_crc(b"\x02" + good[1:-4])
-    wrong_kind = _with_crc(good[:1] + b"\x09" + good[2:-4])
-    ack_with_body = _with_crc(lc.pack_frame(lc.Frame(lc.KIND_ACK, SESSION, 0, 1))[:-4] + b"\x01")
-    data_no_id = _with_crc(good[:8])
+    flipped[3] ^= 0x10
+    hello = lc.Hello(lc.ROLE_DEVICE, lc.CATALOG_HASH, 1234, 0, 0, "fw").pack()
+    # what a version 1 peer sends: version 1, kind, 4-byte session 0, seq, ack, plain CRC
+    v1_hello = _with_crc(b"\x01\x04" + bytes(6) + hello)
+    wrong_kind = _with_crc(bytes((lc.PROTOCOL_VERSION, 9)) + hello)
+    control_too_long = _with_crc(bytes((lc.PROTOCOL_VERSION, lc.KIND_REFUSE)) + bytes(201))
+    ack_with_body = _with_crc(bytes(((lc.KIND_ACK << 6), 1, 0)), seed)
+    nack_without_map = _with_crc(bytes(((lc.KIND_NACK << 6), 1)), seed)
+    data_no_id = _with_crc(good[:2], seed)
+    reserved_ack_bits = _with_crc(bytes(((lc.KIND_ACK << 6), 0x41)), seed)
+    kind_zero = _with_crc(bytes((5, 3, lc.MSG_COIN)), seed)
+    other_session = _with_crc(good[:-4], lc.session_seed(SESSION ^ 1))
     cases = [
         ("empty", b"", "empty"),
         ("bit flip", lc.cobs_encode(bytes(flipped)), "crc"),
         ("truncated", lc.cobs_encode(good[:-1]), "crc"),
-        ("too short", lc.cobs_encode(good[:6]), "short"),
+        ("too short", lc.cobs_encode(good[:5]), "short"),
         ("cobs code past end", b"\x09\x01\x02", "cobs"),
         ("cobs zero inside", b"\x03\x01\x00\x02", "cobs"),
         ("too long", lc.cobs_encode(bytes(range(1, 250)) * 2), "too_long"),
-        ("other version", lc.cobs_encode(wrong_version), "version"),
-        ("unknown kind", lc.cobs_encode(wrong_kind), "kind"),
+        ("version 1 hello", lc.cobs_encode(v1_hello), "version"),
+        ("unknown control kind", lc.cobs_encode(wrong_kind), "kind"),
+        ("control body over 200 bytes", lc.cobs_encode(control_too_long), "length"),
         ("ack with body", lc.cobs_encode(ack_with_body), "length"),
+        ("nack without map", lc.cobs_encode(nack_without_map), "length"),
         ("data without id", lc.cobs_encode(data_no_id), "short"),
+        ("ack reserved bits", lc.cobs_encode(reserved_ack_bits), "header"),
+        ("session frame kind 0", lc.cobs_encode(kind_zero), "header"),
+        ("another session", lc.cobs_encode(other_session), "crc"),
     ]
-    return [{"what": w, "encoded": e.hex(), "reason": r} for w, e, r in cases]
+    return [{"what": w, "session": SESSION, "encoded": e.hex(), "reason": r} for w, e, r in cases]
 
 
 def streams() -> list[dict[str, Any]]:
@@ -112,17 +126,20 @@ def streams() -> list[dict[str, Any]]:
     b = lc.encode_frame(lc.Frame(lc.KIND_DATA, SESSION, 0, 1, lc.MSG_DOOR, b"\x01"))
     corrupt = bytearray(b)
     corrupt[4] ^= 0xFF
-    if 0 in corrupt[:-1]:
+    if 0 in corrupt[1:-1]:
         corrupt[4] ^= 0x01
     cases = [
         ("two frames", a + b, 1, ["ok", "ok"]),
-        ("idle flushes between", b"\x00\x00" + a + b"\x00" + b, 3, ["ok", "ok"]),
-        ("garbage then frame", b"\x13\x37\xff" + b"\x00" + a, 2, ["cobs", "ok"]),
+        ("extra delimiters between", b"\x00\x00" + a + b"\x00" + b, 3, ["ok", "ok"]),
+        ("garbage then frame", b"\x13\x37\xff" + a, 2, ["cobs", "ok"]),
         ("corrupt middle frame", a + bytes(corrupt) + a, 5, ["ok", "crc", "ok"]),
-        ("stray byte glued to frame", b"\x42" + a + a, 4, ["cobs", "ok"]),
-        ("endless garbage", bytes([0x55]) * 600 + b"\x00" + a, 64, ["too_long", "ok"]),
+        ("noise glued to the end of a frame", a[:-1] + b"\x42\x00" + a, 4, ["cobs", "ok"]),
+        ("endless garbage", bytes([0x55]) * 600 + a, 64, ["too_long", "ok"]),
     ]
-    return [{"what": w, "input": d.hex(), "chunk": c, "results": r} for w, d, c, r in cases]
+    return [
+        {"what": w, "session": SESSION, "input": d.hex(), "chunk": c, "results": r}
+        for w, d, c, r in cases
+    ]
 
 
 def handshakes() -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ def _unhex(text: str) -> bytes:
     return bytes(binascii.unhexlify(text))
 
 
-def _hex(data: bytes) -> str:
+def _hex(data: "bytes | bytearray") -> str:
     return str(binascii.hexlify(bytes(data)).decode())
 
 
@@ -89,7 +89,10 @@ def check(vectors: "dict[str, Any]") -> "list[str]":
         if wire != v["wire"]:
             bad.append("frame %s: %s want %s" % (v["what"], wire, v["wire"]))
         try:
-            back = lc.decode_frame(_unhex(v["wire"])[:-1])
+            wire_bytes = _unhex(v["wire"])
+            if wire_bytes[0] != 0 or wire_bytes[-1] != 0:
+                bad.append("frame %s: not between two delimiters" % v["what"])
+            back = lc.decode_frame(wire_bytes[1:-1], v["frame"]["session"])
             if not back == frame:
                 bad.append("frame %s: decoded %r" % (v["what"], back))
         except lc.DecodeError as exc:
@@ -97,14 +100,14 @@ def check(vectors: "dict[str, Any]") -> "list[str]":
     for v in vectors["rejects"]:
         n += 1
         try:
-            lc.decode_frame(_unhex(v["encoded"]))
+            lc.decode_frame(_unhex(v["encoded"]), v["session"])
             bad.append("reject %s: accepted" % v["what"])
         except lc.DecodeError as exc:
             if exc.reason != v["reason"]:
                 bad.append("reject %s: %s want %s" % (v["what"], exc.reason, v["reason"]))
     for v in vectors["streams"]:
         n += 1
-        reader = lc.FrameReader()
+        reader = lc.FrameReader(v["session"])
         results: list[str] = []
         data = _unhex(v["input"])
         step = v["chunk"]

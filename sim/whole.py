@@ -20,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -216,6 +217,7 @@ class WholeSim:
         (self.state / "coproc").mkdir(exist_ok=True)
         self.coproc = SimCoproc(self.state / "coproc").start()
         self.stack.callback(self.coproc.stop)
+        self._wire_inhibit_lines()
         self.a4 = self._start_a4(IppPrinterSim(self.state / "a4"))
         self.stack.callback(self.a4.stop)
         self.receipt = EscposSink(self.state / "receipts", port=0).start()
@@ -268,6 +270,25 @@ class WholeSim:
         }
         self.config_path.write_text(dump_toml(tables), encoding="utf-8")
 
+    def _wire_inhibit_lines(self, every_s: float = 0.1) -> None:
+        """The board's wires from the coprocessor's inhibit-all outputs to the acceptor and
+        the validator: while no host is linked to the coprocessor, neither takes money."""
+        stop = threading.Event()
+
+        def follow() -> None:
+            locked: bool | None = None
+            while not stop.wait(every_s):
+                try:
+                    now = bool(self.coproc.state().get("acceptors_locked"))
+                except Exception:  # the chip is rebooting: its outputs float high
+                    now = True
+                if now != locked:
+                    self.cash.set_inhibit_lines(now)
+                    locked = now
+
+        threading.Thread(target=follow, name="sim-inhibit-lines", daemon=True).start()
+        self.stack.callback(stop.set)
+
     @staticmethod
     def _start_a4(printer: Any, attempts: int = 3) -> Any:
         # ippeveprinter exits when avahi-daemon goes away under it, which happens when
@@ -283,6 +304,17 @@ class WholeSim:
                 printer._daemons = None
                 time.sleep(1.0)
         return printer
+
+    def ensure_a4(self) -> bool:
+        """Start the A4 printer simulator again (same URI) if ippeveprinter exited, as it
+        does when avahi-daemon goes away under it; True if it had to. For long runs."""
+        proc = getattr(self.a4, "_proc", None)
+        if proc is not None and proc.poll() is None:
+            return False
+        self.a4._proc = None
+        self.a4._daemons = None  # ensure() again: avahi is restarted if it is gone
+        self._start_a4(self.a4)
+        return True
 
     def _admin(self, *args: str, stdin: str = "") -> None:
         cmd = [sys.executable, "-c", "import sys; from host.cli import main; "

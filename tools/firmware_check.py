@@ -1,14 +1,19 @@
-"""make firmware-check: firmware and the shared link codec compile with mpy-cross, and the
+"""make firmware-check: firmware and the shared link codec compile with mpy-cross, the
 codec passes protocol/vectors.json under the real MicroPython interpreter (WebAssembly
-build under Node)."""
+build under Node), and the firmware's heap through a burst stays within budget
+(tools/firmware_heap.py, `mp heap: {... "heap_peak_kb": ...}`)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+
+import firmware_heap  # noqa: E402
 
 
 def mpy_sources() -> list[Path]:
@@ -20,10 +25,15 @@ def mpy_sources() -> list[Path]:
 
 
 def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="kofu-mpy-") as out:
+        return check(Path(out))
+
+
+def check(mpy_dir: Path) -> int:
     failed = 0
     for src in mpy_sources():
         proc = subprocess.run(
-            [sys.executable, "-m", "mpy_cross", "-o", "/dev/null", str(src)],
+            [sys.executable, "-m", "mpy_cross", "-o", str(mpy_dir / (src.stem + ".mpy")), str(src)],
             capture_output=True,
             text=True,
         )
@@ -36,6 +46,8 @@ def main() -> int:
         proc = subprocess.run(["node", str(runner)], cwd=ROOT)
         if proc.returncode != 0:
             failed += 1
+    if not failed and firmware_heap.main(mpy_dir) != 0:
+        failed += 1
     return 1 if failed else 0
 
 

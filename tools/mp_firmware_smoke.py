@@ -4,6 +4,8 @@
 import sys
 
 import app
+import coin as coin_mod
+import config as a_config
 import link_codec as lc
 import machine  # the stand-in written next to this file by mp_vectors.mjs
 
@@ -30,4 +32,11 @@ coin = [m for m in a.outbox if m[0] == lc.MSG_COIN]
 assert lc.decode_message(lc.MSG_COIN, coin[0][1]) == (100, 3, 1), coin
 a.on_link_event(lc.LinkDown("timeout", [(lc.MSG_COIN, coin[0][1])]), now + 500)
 assert a.inhibited and a.leds.out_of_service and a.outbox[0][0] == lc.MSG_COIN
+# a full outbox sheds sensor changes, never coin events nor the STATUS that must precede them
+a.outbox = []
+a.on_link_event(lc.LinkUp(1, 2, "host", lc.RESET_HOST, lc.ROLE_HOST), now)
+while len(a.outbox) < a_config.OUTBOX_MAX:
+    a._coin_event((coin_mod.COIN, 100, 3))
+a.queue(lc.MSG_TRAY, lc.encode_message(lc.MSG_TRAY, (lc.TRAY_CHANGE, 1)))
+assert a.outbox[0][0] == lc.MSG_STATUS and a.outbox[-1][0] == lc.MSG_COIN
 print("FIRMWARE", sys.implementation.name, "ok")

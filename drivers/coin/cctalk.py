@@ -10,6 +10,7 @@ expects that echo first and drops it before looking for the reply.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from enum import Enum
 
@@ -25,6 +26,8 @@ NAK = 5
 BUSY = 6
 
 INTER_BYTE_GAP_S = 0.050  # a longer silence discards a partial packet (spec: 50 ms)
+MAX_DATA = 252  # 253..255 in the length byte are not frames (the spec's data limit)
+MAX_FRAME = MAX_DATA + 5
 
 
 class Header:
@@ -34,6 +37,13 @@ class Header:
     PRODUCT_CODE = 244
     SERIAL_NUMBER = 242
     SOFTWARE_REVISION = 241
+    BUILD_CODE = 192
+    DATABASE_VERSION = 243
+    POLLING_PRIORITY = 249
+    REQUEST_STATUS = 248
+    SELF_CHECK = 232
+    COMMS_REVISION = 4
+    PAYOUT_LEVEL_STATUS = 217
     MODIFY_INHIBIT = 231
     REQUEST_INHIBIT = 230
     READ_BUFFERED_CREDIT = 229
@@ -62,18 +72,29 @@ class Frame:
     data: bytes = b""
 
 
-def crc16_ccitt(data: bytes) -> int:
-    crc = 0
-    for byte in data:
-        crc ^= byte << 8
+def _crc_table() -> tuple[int, ...]:
+    table = []
+    for byte in range(256):
+        crc = byte << 8
         for _ in range(8):
             crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
-            crc &= 0xFFFF
+        table.append(crc & 0xFFFF)
+    return tuple(table)
+
+
+_CRC_TABLE = _crc_table()
+
+
+def crc16_ccitt(data: bytes) -> int:
+    # Table-driven: the host checks every candidate frame in a noisy buffer with it.
+    crc = 0
+    for byte in data:
+        crc = ((crc << 8) & 0xFFFF) ^ _CRC_TABLE[(crc >> 8) ^ byte]
     return crc
 
 
 def encode(frame: Frame, checksum: Checksum = Checksum.SUM8) -> bytes:
-    if len(frame.data) > 252:
+    if len(frame.data) > MAX_DATA:
         raise ValueError("ccTalk data is at most 252 bytes")
     if checksum is Checksum.SUM8:
         body = bytes([frame.dest, len(frame.data), frame.source, frame.header]) + frame.data
@@ -90,6 +111,8 @@ def decode(raw: bytes, checksum: Checksum = Checksum.SUM8) -> Frame:
     """One complete frame, or :class:`FrameError`."""
     if len(raw) < 5 or len(raw) != raw[1] + 5:
         raise FrameError("ccTalk frame length does not match its length byte")
+    if raw[1] > MAX_DATA:
+        raise FrameError(f"ccTalk data is at most {MAX_DATA} bytes, the length byte says {raw[1]}")
     data = bytes(raw[4:-1])
     if checksum is Checksum.SUM8:
         if sum(raw) & 0xFF:
@@ -107,89 +130,117 @@ class CcTalkLink:
     ``request()`` gives the bytes to write and arms the link; ``feed()`` takes what was read,
     strips the echo of our own request, discards partial packets after a 50 ms silence and
     garbage that does not checksum, and returns the reply addressed to the host, if complete.
+
+    Resynchronisation is linear: every byte position is a candidate frame start, registered
+    once when its length byte arrives and checked once when its last byte arrives (a heap keyed
+    by that end), so a byte of noise costs at most one checksum over at most one frame — never
+    a rescan of the buffer.
     """
 
     def __init__(self, checksum: Checksum = Checksum.SUM8) -> None:
         self.checksum = checksum
-        self._echo = b""
-        self._buf = bytearray()
-        self._last_rx: float | None = None
-        self._expect_from: int | None = None
         self.discarded = 0  # bytes thrown away as noise: visible to tests and diagnostics
+        self.checked = 0  # candidate frames whose checksum was computed
+        self._expect_from: int | None = None
+        self._last_rx: float | None = None
+        self._reset(b"")
+
+    def _reset(self, echo: bytes) -> None:
+        self._echo = echo
+        self._echo_at = 0  # how much of the echo has been matched
+        self._buf = bytearray()
+        self._base = 0  # stream position of _buf[0]
+        self._next_start = 0  # first stream position not yet registered as a candidate
+        self._ends: list[tuple[int, int]] = []  # heap of (end, start) of registered candidates
 
     def request(self, dest: int, header: int, data: bytes = b"") -> bytes:
         raw = encode(Frame(dest, HOST, header, data), self.checksum)
-        self._echo = raw
-        self._buf.clear()
+        self._reset(raw)
         self._last_rx = None
         # In CRC-16 mode slaves cannot say who they are; the reply is recognised by dest only.
         self._expect_from = dest if self.checksum is Checksum.SUM8 else None
         return raw
 
     def feed(self, data: bytes, now: float) -> Frame | None:
-        for byte in data:
+        for i, byte in enumerate(data):
             if self._last_rx is not None and now - self._last_rx > INTER_BYTE_GAP_S:
-                self.discarded += len(self._buf)
-                self._buf.clear()
+                self._drop_partial()
             self._last_rx = now
-            self._buf.append(byte)
-        return self._extract()
+            frame = self._take(byte)
+            if frame is not None:
+                # One request, one reply: what follows it in this read is not ours.
+                self.discarded += len(data) - i - 1
+                return frame
+        return None
 
-    def _extract(self) -> Frame | None:
-        while self._buf:
-            if self._echo:
-                n = min(len(self._echo), len(self._buf))
-                if bytes(self._buf[:n]) == self._echo[:n]:
-                    if n < len(self._echo):
-                        return None  # echo still arriving
-                    del self._buf[:n]
+    def _drop_partial(self) -> None:
+        self.discarded += len(self._buf)
+        end = self._base + len(self._buf)
+        self._buf.clear()
+        self._base = self._next_start = end
+        self._ends.clear()
+        self._echo = b""
+
+    def _take(self, byte: int) -> Frame | None:
+        self._buf.append(byte)
+        if self._echo:
+            if byte == self._echo[self._echo_at]:
+                self._echo_at += 1
+                if self._echo_at == len(self._echo):
+                    # Our own request, read back: not a candidate for the reply.
+                    self._base += len(self._buf)
+                    self._next_start = self._base
+                    self._buf.clear()
                     self._echo = b""
-                    continue
-                # The echo was corrupted or lost (a collision): stop expecting it.
-                self._echo = b""
-            if len(self._buf) < 2:
                 return None
-            total = self._buf[1] + 5
-            if len(self._buf) < total:
-                # Maybe a corrupted length byte claims bytes that will never come: if a whole
-                # valid frame already sits further on, skip to it instead of waiting.
-                skip = self._later_frame()
-                if skip is None:
-                    return None
-                del self._buf[:skip]
-                self.discarded += skip
-                continue
-            raw = bytes(self._buf[:total])
-            try:
-                frame = decode(raw, self.checksum)
-            except FrameError:
-                # A corrupted length byte must not desynchronise us: slide one byte and retry.
-                del self._buf[0]
-                self.discarded += 1
-                continue
-            if frame.dest != HOST or (
-                self._expect_from is not None and frame.source != self._expect_from
-            ):
-                # Not our reply. An 8-bit sum is weak: this may be noise that happens to
-                # checksum, overlapping the real reply, so slide one byte, not the whole frame.
-                del self._buf[0]
-                self.discarded += 1
-                continue
-            del self._buf[:total]
-            return frame
+            # The echo was corrupted or lost (a collision): what came so far is line data.
+            self._echo = b""
+        newest = self._base + len(self._buf) - 1
+        # Register every start whose length byte has now arrived.
+        while self._next_start < newest:
+            start = self._next_start
+            n = self._buf[start + 1 - self._base]
+            if n <= MAX_DATA:
+                heapq.heappush(self._ends, (start + n + 5, start))
+            self._next_start += 1
+        # Check, once each, the candidates that are now complete (earliest start first).
+        while self._ends and self._ends[0][0] <= newest + 1:
+            end, start = heapq.heappop(self._ends)
+            frame = self._check(start, end)
+            if frame is not None:
+                self.discarded += start - self._base
+                del self._buf[: end - self._base]
+                self._base = self._next_start = end
+                self._ends.clear()
+                return frame
+        self._trim()
         return None
 
-    def _later_frame(self) -> int | None:
-        buf = bytes(self._buf)
-        for off in range(1, len(buf) - 4):
-            end = off + buf[off + 1] + 5
-            if end <= len(buf):
-                try:
-                    decode(buf[off:end], self.checksum)
-                except FrameError:
-                    continue
-                return off
-        return None
+    def _check(self, start: int, end: int) -> Frame | None:
+        off = start - self._base
+        raw = self._buf[off : off + end - start]
+        # Cheap tests first: a reply is to the host and (8-bit mode) from the slave we asked.
+        if raw[0] != HOST:
+            return None
+        if self._expect_from is not None and raw[2] != self._expect_from:
+            return None
+        self.checked += 1
+        try:
+            return decode(bytes(raw), self.checksum)
+        except FrameError:
+            return None
+
+    def _trim(self) -> None:
+        # Bytes no pending candidate can still use are noise: drop them so a babbling line
+        # costs bounded memory.
+        if len(self._buf) <= 2 * MAX_FRAME:
+            return
+        keep_from = min([self._next_start, *(start for _, start in self._ends)])
+        drop = keep_from - self._base
+        if drop > 0:
+            del self._buf[:drop]
+            self._base = keep_from
+            self.discarded += drop
 
     def pending(self) -> bool:
         """True while a partial packet or echo is buffered (the transport keeps reading)."""

@@ -26,6 +26,7 @@ class CcTalkCoinAcceptor:
         self.identity: dict[str, str] = {}
         self._enabled: frozenset[int] = frozenset()
         self._last: int | None = None
+        self._resumed = False  # the next read follows a restart of the host (resume_after)
         self.out_of_service = False
 
     def start(self) -> None:
@@ -70,6 +71,9 @@ class CcTalkCoinAcceptor:
 
     def resume_after(self, counter: int | None) -> None:
         self._last = counter
+        # the next read covers the time the host was down: events lost then are reported,
+        # but they are no reason to stop taking coins now (nothing here went wrong)
+        self._resumed = counter is not None
 
     @property
     def counter(self) -> int | None:
@@ -104,7 +108,14 @@ class CcTalkCoinAcceptor:
         for ev in read.new:
             out.append(self._event(ev))
         self._last = data[0]
-        if read.lost:
+        resumed, self._resumed = self._resumed, False
+        if read.lost and resumed:
+            # Coins went in while nobody polled (the host was down) and overran the buffer:
+            # their value is unknown, the count is not. The clerk sees it; the acceptor, which
+            # did nothing wrong, stays in service (its inhibits are set again below).
+            out.append(Fault(self.name, f"lost {read.lost} events while the host was down",
+                             False, data[0]))  # fmt: skip
+        elif read.lost:
             out.append(Fault(self.name, f"lost {read.lost} events", True, data[0]))
             if not self.out_of_service:
                 # Until a clerk has looked (a restart), it takes no more coins.

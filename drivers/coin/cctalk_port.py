@@ -2,17 +2,26 @@
 
 Only idempotent requests are retried. A dispense (167) is sent once: if its reply is lost the
 hopper driver compares the hopper's event counter instead of paying twice.
+
+Every request is bounded by an absolute deadline taken when it gets the bus: bytes arriving
+late may stretch the wait for a reply still coming in, but never past the time a whole
+longest frame needs at 9600 baud, so a babbling line cannot hold the bus lock.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
-from drivers.coin.cctalk import ACK, BUSY, NAK, CcTalkLink, Checksum, Frame
+from drivers.coin.cctalk import ACK, BUSY, MAX_FRAME, NAK, CcTalkLink, Checksum, Frame
 from drivers.coin.errors import Busy, Nak, NoReply
 from drivers.coin.serial_port import PARITY_NONE, open_port
+
+BYTE_TIME_S = 10 / 9600  # start + 8 data + stop bits
+LONGEST_REPLY_S = MAX_FRAME * BYTE_TIME_S  # a whole 257-byte frame: 0.27 s
+BYTE_GRACE_S = 0.02  # a reply still arriving may take this long per byte
 
 
 class CcTalkPort:
@@ -23,8 +32,10 @@ class CcTalkPort:
         checksum: Checksum = Checksum.SUM8,
         reply_timeout_s: float = 0.1,
         retries: int = 3,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._port = port
+        self._clock = clock
         self._link = CcTalkLink(checksum)
         self.reply_timeout_s = reply_timeout_s
         self.retries = retries
@@ -41,6 +52,11 @@ class CcTalkPort:
     def discarded(self) -> int:
         return self._link.discarded
 
+    def deadline_s(self, *, retry: bool = True, timeout_s: float | None = None) -> float:
+        """The longest a request can hold the bus, whatever the line does."""
+        wait = self.reply_timeout_s if timeout_s is None else timeout_s
+        return (self.retries if retry else 1) * (wait + LONGEST_REPLY_S)
+
     def request(
         self,
         dest: int,
@@ -54,8 +70,11 @@ class CcTalkPort:
         attempts = self.retries if retry else 1
         wait = self.reply_timeout_s if timeout_s is None else timeout_s
         with self._lock:
+            end = self._clock() + self.deadline_s(retry=retry, timeout_s=timeout_s)
             for _ in range(attempts):
-                frame = self._exchange(dest, header, data, wait)
+                if self._clock() >= end:
+                    break
+                frame = self._exchange(dest, header, data, wait, end)
                 if frame is None:
                     continue
                 if frame.header == NAK:
@@ -67,16 +86,21 @@ class CcTalkPort:
                 return frame.data
         raise NoReply(f"no reply from ccTalk device {dest} to header {header}")
 
-    def _exchange(self, dest: int, header: int, data: bytes, wait: float) -> Frame | None:
+    def _exchange(
+        self, dest: int, header: int, data: bytes, wait: float, end: float
+    ) -> Frame | None:
         self._port.reset_input_buffer()
         self._port.write(self._link.request(dest, header, data))
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
+        sent = self._clock()
+        hard = min(sent + wait + LONGEST_REPLY_S, end)
+        quiet = sent + wait
+        while self._clock() < min(quiet, hard):
             chunk = self._port.read(self._port.in_waiting or 1)
             if chunk:
-                frame = self._link.feed(chunk, time.monotonic())
+                now = self._clock()
+                frame = self._link.feed(chunk, now)
                 if frame is not None:
                     return frame
-                # Each byte received extends the wait a little: long replies at 9600 baud.
-                deadline = max(deadline, time.monotonic() + 0.02)
+                # Long replies at 9600 baud: a byte received allows a little more, up to `hard`.
+                quiet = max(quiet, now + BYTE_GRACE_S)
         return None

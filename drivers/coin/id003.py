@@ -6,6 +6,7 @@ FC through the last data byte. The wire is 9600 8E1; parity is the transport's b
 
 from __future__ import annotations
 
+import binascii
 from dataclasses import dataclass
 
 from drivers.coin.errors import FrameError
@@ -91,13 +92,16 @@ REJECT_REASONS: dict[int, str] = {
 FIRST_ESCROW_CODE = 0x61
 
 
-def crc_kermit(data: bytes) -> int:
-    crc = 0
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
-    return crc
+# CRC-16/KERMIT is CRC-16/XMODEM with every bit order reversed, so the C implementation in
+# binascii does the work: bit-reverse each byte (bytes.translate), run crc_hqx, reverse the
+# 16-bit result. A pure-Python bit loop cost ~1 µs per byte, which made resynchronising on a
+# stream of FC (each FC announcing a 252-byte frame) cost about 0.2 ms per byte.
+_REVERSED_BITS = bytes(int(f"{b:08b}"[::-1], 2) for b in range(256))
+
+
+def crc_kermit(data: bytes | bytearray | memoryview) -> int:
+    crc = binascii.crc_hqx(bytes(data).translate(_REVERSED_BITS), 0)
+    return _REVERSED_BITS[crc & 0xFF] << 8 | _REVERSED_BITS[crc >> 8]
 
 
 @dataclass(frozen=True)
@@ -122,7 +126,13 @@ def decode(raw: bytes) -> Frame:
 
 class Id003Parser:
     """Bytes in, frames out. Noise before a sync byte and frames with a bad CRC or an absurd
-    length are dropped one byte at a time so a corrupted length cannot desynchronise us."""
+    length are dropped one sync candidate at a time so a corrupted length cannot
+    desynchronise us.
+
+    Linear in the bytes fed: the scan keeps a read position instead of deleting from the
+    front of the buffer, jumps to the next sync byte with ``bytearray.find``, and checks each
+    candidate's CRC once (in C); a candidate still waiting for its bytes costs O(1) per feed.
+    """
 
     def __init__(self) -> None:
         self._buf = bytearray()
@@ -132,29 +142,36 @@ class Id003Parser:
         self._buf.clear()
 
     def feed(self, data: bytes) -> list[Frame]:
-        self._buf.extend(data)
+        buf = self._buf
+        buf.extend(data)
         out: list[Frame] = []
-        while self._buf:
-            if self._buf[0] != SYNC:
-                del self._buf[0]
-                self.discarded += 1
-                continue
-            if len(self._buf) < 2:
+        pos = 0
+        end = len(buf)
+        while pos < end:
+            sync = buf.find(SYNC, pos)
+            if sync < 0:
+                self.discarded += end - pos
+                pos = end
                 break
-            length = self._buf[1]
+            self.discarded += sync - pos
+            pos = sync
+            if end - pos < 2:
+                break
+            length = buf[pos + 1]
             if length < MIN_LEN:
-                del self._buf[0]
+                pos += 1
                 self.discarded += 1
                 continue
-            if len(self._buf) < length:
+            if end - pos < length:
                 break
-            try:
-                out.append(decode(bytes(self._buf[:length])))
-            except FrameError:
-                del self._buf[0]
+            raw = bytes(buf[pos : pos + length])
+            if crc_kermit(raw[:-2]) != (raw[-1] << 8 | raw[-2]):
+                pos += 1
                 self.discarded += 1
                 continue
-            del self._buf[:length]
+            out.append(Frame(raw[2], raw[3:-2]))
+            pos += length
+        del buf[:pos]
         return out
 
 

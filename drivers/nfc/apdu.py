@@ -23,6 +23,11 @@ EF_PRESENCE = 0x0008
 
 SHORT_MAX_LE = 256
 EXTENDED_MAX_LE = 65536
+# The largest certificate EF we read: a JPKI certificate is X.509 with an RSA-2048 key, under
+# 2 KB; 8 KiB leaves room for any extension a CA may add. A DER header claiming more is broken
+# card data, and unbounded it would ask READ BINARY for offsets past 0x7FFF (short chunks) or
+# more than 65,536 bytes (extended), which the command builders refuse with ValueError.
+MAX_CERTIFICATE_LEN = 8192
 
 INS_SELECT = 0xA4
 INS_READ_BINARY = 0xB0
@@ -157,9 +162,10 @@ def sha256_digest_info(digest: bytes) -> bytes:
     return SHA256_DIGEST_INFO_PREFIX + digest
 
 
-def der_total_length(header: bytes) -> int | None:
+def der_total_length(header: bytes, limit: int = MAX_CERTIFICATE_LEN) -> int | None:
     """Total length (header + content) of the DER element starting `header`, or None when more
-    header bytes are needed. Raises ValueError when it is not a DER SEQUENCE."""
+    header bytes are needed. Raises ValueError (and nothing else) when it is not a DER SEQUENCE
+    or claims more than `limit` bytes."""
     if len(header) < 2:
         return None
     if header[0] != 0x30:
@@ -172,4 +178,7 @@ def der_total_length(header: bytes) -> int | None:
         raise ValueError(f"unsupported DER length form {first:02X}")
     if len(header) < 2 + count:
         return None
-    return 2 + count + int.from_bytes(header[2 : 2 + count], "big")
+    total = 2 + count + int.from_bytes(header[2 : 2 + count], "big")
+    if total > limit:
+        raise ValueError(f"DER SEQUENCE of {total} bytes, more than a certificate EF holds")
+    return total

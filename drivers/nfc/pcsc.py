@@ -147,6 +147,18 @@ class PcscReader:
             raise ReaderGone(_describe(hr))
         return bool(state & scard.SCARD_STATE_PRESENT) and not state & scard.SCARD_STATE_MUTE
 
+    def card_mark(self) -> int | None:
+        """None when no card is on the reader; else the reader's card-event counter (upper
+        16 bits of the PC/SC event state), which changes with every insertion: a card lifted
+        and placed again, however quickly, is told apart from one that stayed."""
+        name = self.reader_name()
+        hr, state = self._state(name, 0, scard.SCARD_STATE_UNAWARE)
+        if hr not in (scard.SCARD_S_SUCCESS, scard.SCARD_E_TIMEOUT):
+            raise ReaderGone(_describe(hr))
+        if not state & scard.SCARD_STATE_PRESENT or state & scard.SCARD_STATE_MUTE:
+            return None
+        return (state >> 16) & 0xFFFF
+
     def wait_event(self, timeout_s: float) -> CardEvent | None:
         """The next change of this reader (card in or out, reader gone or back), or None."""
         deadline = time.monotonic() + timeout_s

@@ -105,6 +105,9 @@ class JpkiReader:
     def wait_for_card(self, timeout_s: float) -> bool:
         return self.pcsc.wait_for_card(timeout_s)
 
+    def card_mark(self) -> int | None:
+        return self.pcsc.card_mark()
+
     def wait_for_removal(self, timeout_s: float) -> bool:
         return self.pcsc.wait_for_removal(timeout_s)
 

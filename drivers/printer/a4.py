@@ -157,6 +157,15 @@ class IppA4Printer:
         return ipp_ops.read_job_status(
             self._http.exchange(ipp_ops.get_job_attributes(self.uri, self._rid(), job_id)))
 
+    def jobs(self) -> list[ipp_ops.JobRecord]:
+        """Every job the printer still knows of, finished or not (after a host restart, what
+        came out of the jobs the host submitted before it died)."""
+        out: list[ipp_ops.JobRecord] = []
+        for which in ("completed", "not-completed"):
+            out += ipp_ops.read_jobs(
+                self._http.exchange(ipp_ops.get_jobs(self.uri, self._rid(), which)))
+        return out
+
     def cancel(self, job_id: int) -> None:
         reply = self._http.exchange(ipp_ops.cancel_job(self.uri, self._rid(), job_id))
         # a job that already ended cannot be cancelled: that is fine here

@@ -238,7 +238,14 @@ def _decode_value(tag: int, raw: bytes) -> Value:
     return raw
 
 
-def _read_collection(r: _Reader) -> dict[str, list[Value]]:
+# Collections nest a few levels in real replies (media-col-database > media-col > media-size
+# is 3); a reply nested deeper is malformed, and unbounded it would exhaust Python's stack.
+MAX_COLLECTION_DEPTH = 10
+
+
+def _read_collection(r: _Reader, depth: int = 1) -> dict[str, list[Value]]:
+    if depth > MAX_COLLECTION_DEPTH:
+        raise IppError(f"collections nested deeper than {MAX_COLLECTION_DEPTH}")
     members: dict[str, list[Value]] = {}
     current: str | None = None
     while True:
@@ -253,7 +260,11 @@ def _read_collection(r: _Reader) -> dict[str, list[Value]]:
             continue
         if current is None:
             raise IppError("collection value without a member name")
-        value = _read_collection(r) if tag == Tag.BEG_COLLECTION else _decode_value(tag, raw)
+        value: Value
+        if tag == Tag.BEG_COLLECTION:
+            value = _read_collection(r, depth + 1)
+        else:
+            value = _decode_value(tag, raw)
         members[current].append(value)
 
 

@@ -79,6 +79,16 @@ def get_job_attributes(uri: str, request_id: int, job_id: int, user: str = "kofu
     return encode_request(Op.GET_JOB_ATTRIBUTES, request_id, op)
 
 
+def get_jobs(uri: str, request_id: int, which: str, user: str = "kofu") -> bytes:
+    """``which``: ``completed`` or ``not-completed`` (the two values every printer knows)."""
+    op = [
+        Attr.of("printer-uri", Tag.URI, uri), _user(user),
+        Attr.of("which-jobs", Tag.KEYWORD, which),
+        Attr("requested-attributes", Tag.KEYWORD, JOB_ATTRS),
+    ]
+    return encode_request(Op.GET_JOBS, request_id, op)
+
+
 def get_printer_attributes(uri: str, request_id: int, user: str = "kofu") -> bytes:
     op = [
         Attr.of("printer-uri", Tag.URI, uri), _user(user),
@@ -103,6 +113,16 @@ class JobStatus:
     job_id: int
     state: JobState
     reasons: tuple[str, ...]
+    impressions_completed: int
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """One job the printer still knows of (Get-Jobs)."""
+
+    job_id: int
+    name: str
+    state: JobState
     impressions_completed: int
 
 
@@ -144,6 +164,28 @@ def read_job_status(reply: IppMessage) -> JobStatus:
         job_id, job_state, _keywords(attrs.get("job-state-reasons")),
         done if isinstance(done, int) and not isinstance(done, bool) else 0,
     )
+
+
+def read_jobs(reply: IppMessage) -> list[JobRecord]:
+    """The jobs of a Get-Jobs reply; a job group without id or a known state is skipped."""
+    require_ok(reply, "Get-Jobs")
+    out = []
+    for attrs in reply.groups_of(Tag.JOB):
+        job_id, state, name, done = (
+            (attrs.get(k) or [None])[0]
+            for k in ("job-id", "job-state", "job-name", "job-impressions-completed")
+        )
+        if not isinstance(job_id, int) or not isinstance(state, int):
+            continue
+        try:
+            job_state = JobState(state)
+        except ValueError:
+            continue
+        out.append(JobRecord(
+            job_id, name if isinstance(name, str) else "", job_state,
+            done if isinstance(done, int) and not isinstance(done, bool) else 0,
+        ))  # fmt: skip
+    return out
 
 
 def read_printer_status(reply: IppMessage) -> PrinterStatus:

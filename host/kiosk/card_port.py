@@ -55,6 +55,7 @@ class ReaderCard:
         self._session: JpkiSession | None = None
         self._cert: bytes | None = None  # the card's user-authentication certificate
         self._closed = False
+        self._wait = 0  # the current wait for a card; an older one gives up
 
     async def _run(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
@@ -94,12 +95,34 @@ class ReaderCard:
             log.info("card release: %s", exc.code)
         self._stack = contextlib.ExitStack()
 
+    def _mark(self) -> int | None:
+        try:
+            return self.reader.card_mark()
+        except nfc.CardError:
+            return None  # the reader is gone: its unit reports that
+
+    def _open_new(self, stale: int | None, wait: int) -> E.CardInserted | E.CardRejected | None:
+        if wait != self._wait:
+            return None  # a newer wait (or the end of the session) superseded this one
+        if stale is not None and self._mark() == stale:
+            self.reader.wait_event(self.poll_s)  # the same card still lies there
+            return None
+        return self._open()
+
     async def wait_for_card(self) -> E.CardInserted | E.CardRejected:
-        while not self._closed:
-            result = await self._run(self._open)
+        # A card already lying on the reader when a session asks for one was left there by
+        # someone else (a forgotten card, or one from before the host restarted): its PIN pad
+        # must never open for the next person. Only a card placed now counts — told apart by
+        # the reader's card-event counter, so lifting and placing it again works at once.
+        self._wait += 1
+        wait = self._wait
+        stale = await self._run(self._mark)
+        while not self._closed and wait == self._wait:
+            result = await self._run(lambda: self._open_new(stale, wait))
             if result is not None:
                 return result
-        raise CardFailure("closed")
+        # Superseded: a session that ended while waiting must never open the next one's card
+        raise CardFailure("closed" if self._closed else "superseded")
 
     def _verify(self, pin: DriverPin) -> E.PinAccepted | E.PinWrong | E.CardBlocked:
         if self._session is None:
@@ -146,7 +169,9 @@ class ReaderCard:
         return await self._run(lambda: self._sign(challenge))
 
     async def end_session(self) -> None:
-        """Log out and release the card (the session is over, the card may stay)."""
+        """Log out and release the card (the session is over, the card may stay); a wait for
+        a card still running for it stops."""
+        self._wait += 1
         await self._run(self._release)
 
     async def events(self) -> AsyncIterator[E.Event]:

@@ -17,6 +17,7 @@ import re
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -146,6 +147,16 @@ def document_from_view(view: dict[str, Any], quote_id: str) -> E.IssuedDocument:
     )
 
 
+@dataclass(frozen=True)
+class RecoveredOrder:
+    """The center's answer about an order a dead host was paying."""
+
+    issued: bool
+    pending: tuple[E.IssuedDocument, ...]  # issued, never confirmed printed: print them now
+    printed: tuple[str, ...]  # confirmed printed
+    failed: tuple[str, ...]  # reported failed: a clerk's reprint
+
+
 class CenterClient:
     """The session's CenterPort."""
 
@@ -173,6 +184,10 @@ class CenterClient:
         # what the fee paid for; ids go to the journal only, never to a log.
         self.on_issued: Callable[[str, tuple[E.IssuedDocument, ...]], Awaitable[None]] | None
         self.on_issued = None
+        # Told (order id, idempotency key) before the payment is sent; it journals them
+        # durably (a host that dies mid-request asks the center by key at start) and raises
+        # when it cannot, so the center is not asked.
+        self.on_paying: Callable[[str, str], Awaitable[None]] | None = None
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -261,6 +276,12 @@ class CenterClient:
     ) -> tuple[E.IssuedDocument, ...]:
         if not quote_id or quote_id != self._quote_id:
             raise NotThisSession()
+        if self.on_paying is not None:
+            try:
+                await self.on_paying(quote_id, idempotency_key)
+            except Exception as exc:
+                log.warning("payment intent not journaled: %s", type(exc).__name__)
+                raise CenterDown("journal") from None
         body = await self._call(
             "POST",
             f"/v1/session/orders/{quote_id}/payment",
@@ -315,6 +336,39 @@ class CenterClient:
             )
             out.append(document_from_view(view, quote_id))
         return tuple(out)
+
+    async def recover(self, order_id: str, key: str) -> RecoveredOrder:
+        """What became of an order a host that died was paying (`POST /v1/orders/{id}/
+        recovery`, no session): ``void`` (never issued: the center voided it, so the money
+        goes back) or ``issued``. Copies whose print failed become reprintable by a clerk."""
+        body = await self._call(
+            "POST", f"/v1/orders/{order_id}/recovery", {"idempotency_key": key}
+        )
+        if str(body.get("order_id")) != order_id or body.get("state") not in ("void", "issued"):
+            raise NotThisSession()
+        pending, ok, failed = [], [], []
+        for entry in body["certificates"]:
+            number, status = str(entry["certificate_number"]), str(entry["print_status"])
+            if status == "ok":
+                ok.append(number)
+            elif status == "failed":
+                failed.append(number)
+                self._reprintable[number] = order_id
+            elif "view" in entry:
+                pending.append(document_from_view(entry["view"], order_id))
+                self._reprintable[number] = order_id  # if this print fails too
+        return RecoveredOrder(
+            str(body["state"]) == "issued", tuple(pending), tuple(ok), tuple(failed)
+        )
+
+    async def report_recovered(self, number: str, ok: bool, reason: str = "") -> None:
+        """The print result of a copy recovery printed (or could not print)."""
+        await self._call(
+            "POST", f"/v1/certificates/{number}/print-result",
+            {"ok": ok, "error": reason_code(reason)},
+        )  # fmt: skip
+        if ok:
+            self._reprintable.pop(number, None)
 
     async def clerk_signin(self, clerk_id: str, pin: ClerkPin) -> None:
         """Have the center sign the clerk in too (its own check of id and PIN): a reprint

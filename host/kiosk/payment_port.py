@@ -29,6 +29,7 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from host.payment.desk import CashDesk, Payment, PaymentState, Settlement
+from host.payment.orders import paying_transaction
 from host.session import events as E
 from host.session.ports import PortError
 
@@ -39,9 +40,11 @@ log = logging.getLogger("kofu.kiosk.cash")
 
 
 def name_transactions(center: CenterClient, payment: DeskPayment) -> None:
-    """Each cash transaction names the order it pays (at the start of the payment) and the
+    """Each cash transaction names the order it pays (at the start of the payment), the
+    idempotency key it is paid with (durably, before the center is asked) and the
     certificates issued for it (once the center issued), in the journal."""
     payment.order_of = lambda: center.order_id
+    center.on_paying = payment.paying
     center.on_issued = payment.issued
 
 
@@ -61,6 +64,8 @@ class DeskPayment:
         self._stop = threading.Event()
         self._payment: Payment | None = None
         self._order = ""  # the order the last payment was started for
+        self.lang_of: Callable[[], str] = lambda: "ja"  # the session's language, for recovery
+        self._numbers: dict[str, str] = {}  # certificate number -> its paying transaction
         self._collecting: asyncio.Future[None] | None = None
         self._closed = threading.Event()
 
@@ -139,10 +144,51 @@ class DeskPayment:
         )
         return E.RefundDone(settled.paid, settled.owed)
 
+    def _paying(self, order: str, key: str) -> None:
+        payment = self._payment
+        if payment is None or self._desk is None or order != self._order:
+            raise CashUnavailable("no payment for this order")  # never issue unjournaled
+        self._desk.journal.append(
+            "order", tx=payment.tx, step="paying", order=order, key=key, lang=self.lang_of()
+        )
+
+    async def paying(self, order: str, key: str) -> None:
+        """The fee of ``order`` is about to be paid at the center with ``key``: journaled
+        (durable) first, so a host that dies before the answer can ask the center by key
+        whether it issued, and give the money back if not. Raises if it cannot be written:
+        the center is then not asked at all."""
+        await asyncio.get_running_loop().run_in_executor(self._pool, self._paying, order, key)
+
+    def copy_printed(self, number: str) -> None:
+        """A copy came out (its print job completed); called from the print thread."""
+        desk = self._desk
+        if desk is None:
+            return  # the printer's job history still says it came out
+        try:
+            # a clerk's reprint may be of a session before the last one: the journal knows
+            tx = self._numbers.get(number) or paying_transaction(desk.journal, number)
+            if tx is None:
+                return
+            desk.journal.append("order", tx=tx, step="printed", certificate=number)
+        except Exception as exc:  # the printer's job history still says it came out
+            log.warning("printed copy not journaled: %s", type(exc).__name__)
+
+    def _refund_captured(self, tx: str, amount: int) -> Settlement:
+        with self.lock:
+            return self.desk.refund_fee(tx, amount)
+
+    async def refund_captured(self, tx: str, amount: int) -> Settlement:
+        """Recovery: give back the fee transaction ``tx`` captured for an order the center
+        never issued (coins, else a printed voucher). Raises PaymentError if it was already."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self._pool, self._refund_captured, tx, amount
+        )
+
     def _issued(self, order: str, numbers: tuple[str, ...], municipality: str) -> None:
         payment = self._payment
         if payment is None or self._desk is None or order != self._order:
             return  # not what the last payment paid for (no fee was taken): nothing to name
+        self._numbers = {n: payment.tx for n in numbers}
         self._desk.journal.append(
             "tx_ref",
             tx=payment.tx,

@@ -14,6 +14,7 @@ import io
 import json
 import logging
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,7 @@ from documents.render import certificate as render
 from drivers.printer import receipt as esc
 from drivers.printer.a4 import IppA4Printer, PrintRefused
 from drivers.printer.copies import CopyTally
+from drivers.printer.ipp_core import JobState
 from drivers.printer.receipt_layout import Receipt as ReceiptSlip
 from drivers.printer.receipt_layout import ReceiptLine, RefundVoucher, ReportSlip
 from host.session import events as E
@@ -121,6 +123,9 @@ class KioskPrinters:
         # serves residents of several); vouchers without a certificate name the kiosk's own.
         self.municipality = "桜ヶ丘市"
         self._issuer: dict[str, str] = {}  # certificate number -> issuing municipality
+        # Told each certificate number whose copy came out (its job completed), from the
+        # print thread: the cash journal keeps it, so a restarted host knows what was printed.
+        self.on_copy_printed: Callable[[str], None] | None = None
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="kofu-print")
         self._events: asyncio.Queue[E.Event] = asyncio.Queue()
 
@@ -154,6 +159,8 @@ class KioskPrinters:
             except Exception as exc:  # printer unreachable, IPP errors
                 raise PrintError(f"offline:{type(exc).__name__}", tally.printed) from None
             tally.record(outcome)
+            if outcome.completed and self.on_copy_printed is not None:
+                self.on_copy_printed(doc.certificate_number)
             if not outcome.completed:
                 log.warning(
                     "print stopped at sheet %d of %d of copy %d of %d: %s",
@@ -173,6 +180,30 @@ class KioskPrinters:
         except Exception as exc:  # IPP errors: as print_documents would say
             return f"offline:{type(exc).__name__}"
         return "" if cond.state.can_print else _reason(cond.reasons) or cond.state.value
+
+    def _came_out(self, numbers: tuple[str, ...], wait_s: float) -> frozenset[str]:
+        names = {f"kofu {n}": n for n in numbers}
+        deadline = time.monotonic() + wait_s
+        while True:
+            jobs = [j for j in self.a4.jobs() if j.name in names]
+            running = [j for j in jobs if not j.state.terminal]
+            if not running:
+                break
+            if time.monotonic() > deadline or not self.a4.condition().state.can_print:
+                # Stuck behind a fault: cancelled, so it cannot come out later on top of
+                # the copy printed again in its place (as the print path does on a fault).
+                for job in running:
+                    self.a4.cancel(job.job_id)
+                jobs = [j for j in self.a4.jobs() if j.name in names]
+                break
+            time.sleep(0.25)  # a job submitted before the host died is still printing
+        return frozenset(names[j.name] for j in jobs if j.state is JobState.COMPLETED)
+
+    async def came_out(self, numbers: tuple[str, ...], wait_s: float = 120.0) -> frozenset[str]:
+        """Of these certificates, the ones whose print job completed, as the printer's job
+        history tells (after a host restart: what came out before it died). A job still
+        running is waited for; the printer unreachable raises."""
+        return await self._run(self._came_out, numbers, wait_s)  # type: ignore[return-value]
 
     async def not_ready(self) -> str:
         return str(await self._run(self._not_ready))

@@ -44,6 +44,7 @@ from .health import DeviceStatus, HealthBoard
 from .log_setup import quiet_http_clients
 from .payment_port import DeskPayment, name_transactions
 from .printer_port import KioskPrinters
+from .recovery import Recovery, RecoveryOutcome
 from .sdnotify import Notifier
 from .units import (
     A4PrinterUnit,
@@ -142,7 +143,14 @@ class KioskService:
             backoff=Backoff(h.restart_first_s, h.restart_max_s),
         )  # fmt: skip
         self.manager.after_pass = self._reconcile
+        since = self.journal.last_seq()  # what the desk's own recovery gives back counts too
         await self.manager.start()
+        # Each copy that comes out is journaled with its transaction; the session's language
+        # goes with the payment intent (for the notice a recovery shows).
+        self.printers.on_copy_printed = self.payment.copy_printed
+        self.payment.lang_of = lambda: self.kiosk.runner.machine.data.lang if self.kiosk else "ja"
+        recovery = Recovery(self.journal, self.payment, self.center, self.printers)
+        recovered = await self._recover(recovery, since)
         coproc_port._up = self.coproc.health.up
         self.clerk_desk = ClerkDesk(
             lambda: self.desk, self.printers, lambda: self.health,
@@ -165,12 +173,45 @@ class KioskService:
             on_wipe=self._session_over,
         )
         await self.kiosk.start()
+        self._tell_recovered(recovered)
+        if recovered.waiting:
+            self._tasks.append(asyncio.create_task(self._recover_later(recovery)))
         for src in (self.card, self.payment, self.printers, coproc_port):
             self._tasks.append(asyncio.create_task(self._pump(src)))
         self._tasks.append(asyncio.create_task(self._report_health()))
         self.notifier.status(self.board.summary())
         self.notifier.start_watchdog()
         return self.kiosk
+
+    async def _recover(self, recovery: Recovery, since: int) -> RecoveryOutcome:
+        """Finish what a host that died left owing, before the first citizen is served."""
+        try:
+            return await recovery.run(since)
+        except Exception as exc:  # a device down mid-recovery: tried again below
+            log.warning("recovery incomplete: %s", type(exc).__name__)
+            return RecoveryOutcome(waiting=1)
+
+    def _tell_recovered(self, outcome: RecoveryOutcome) -> None:
+        if self.kiosk is None:
+            return
+        if outcome.certificates or outcome.given_back_yen or outcome.reprint:
+            self.kiosk.runner.feed(
+                E.Recovered(outcome.certificates, outcome.given_back_yen, outcome.reprint,
+                            outcome.lang)
+            )  # fmt: skip
+
+    async def _recover_later(self, recovery: Recovery, every_s: float = 15.0) -> None:
+        """Sessions left waiting (the center or a device was down at start) are finished as
+        soon as the kiosk is at rest and they can be."""
+        while True:
+            await asyncio.sleep(every_s)
+            if self._busy():
+                continue
+            since = self.journal.last_seq() if self.journal is not None else 0
+            outcome = await self._recover(recovery, since)
+            self._tell_recovered(outcome)
+            if not outcome.waiting:
+                return
 
     def _epoch(self) -> float:
         """The kiosk's clock as epoch seconds (the cash journal's stamps)."""

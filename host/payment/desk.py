@@ -14,8 +14,10 @@ Rules it keeps:
 - At the end every transaction balances: money in = fee captured + paid out + owed, and what
   is owed has a refund voucher.
 
-Recovery never pays coins out: after a restart the customer may be gone, so whatever is still
-due becomes a voucher (the clerk pays it).
+Recovery gives back at once what a transaction took in and never captured (a host that died
+mid-payment): in coins where the hoppers can, the rest on a printed voucher, because the
+citizen may still be standing at the kiosk (the screen tells them, `host/kiosk/recovery.py`).
+Change already owed stays a voucher. A payout whose outcome is unknown is never repeated.
 """
 
 from __future__ import annotations
@@ -373,7 +375,13 @@ class CashDesk:
             if b.owed > b.vouchered:
                 self._voucher(tx, b.owed - b.vouchered, reason="recovery")
             if b.unresolved > 0:
-                self._owe(tx, b.unresolved, reason="recovery")
+                back = Payment(self, tx, b.fee)
+                back.paid = b.unresolved
+                if back._settle(b.unresolved, purpose="refund").uncertain:
+                    report.still_open.append(tx)  # the payout's outcome: next recovery
+                else:
+                    report.closed.append(tx)  # _settle closed it
+                continue
             elif b.unresolved < 0:
                 self._fault(tx, "journal", "more paid out than taken in", excess=-b.unresolved)
             self.journal.append("tx_closed", tx=tx, by="recovery")

@@ -40,6 +40,11 @@ Kinds and their ``amount`` (yen):
   id, at the start of the payment), then once issued ``certificates`` (their numbers) and
   ``municipality`` (the issuer, which the report's per-municipality split uses). Ids only,
   never personal data; they are kept out of logs.
+- ``order`` — the steps of the order a transaction pays, no money, so a host that died
+  mid-session can finish it at start (`host/kiosk/recovery.py`): detail ``step`` =
+  ``paying`` (``order``, ``key``: the idempotency key, ``lang``; durable before the center is
+  asked to issue), ``printed`` (``certificate``: a copy came out, per its print job),
+  ``settled`` (``outcome``: printed, refunded, reprint, …: nothing more is owed for it).
 """
 
 from __future__ import annotations
@@ -98,6 +103,7 @@ KINDS = frozenset(
         "slip_failed",
         "clerk",
         "tx_ref",
+        "order",
     }
 )
 

@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from host.payment.journal import Journal
+from host.payment.orders import settled, unfinished
 
 
 @dataclass
@@ -33,6 +34,11 @@ class CashReport:
     # per transaction, what it paid for (``tx_ref``): order id, certificate numbers, issuer
     references: dict[str, dict[str, Any]] = field(default_factory=dict)
     receipts_failed: list[str] = field(default_factory=list)  # transactions
+    # a fee captured for certificates not all in the citizen's hand yet, nor given back (a
+    # host that died mid-session, recovered at its next start; a copy waiting for a clerk)
+    unfinished_orders: list[dict[str, Any]] = field(default_factory=list)
+    # sessions start-up recovery finished, and how (printed, refunded, reprint)
+    recovered: list[dict[str, Any]] = field(default_factory=list)
     collections: int = 0  # times the clerk emptied the cash box and the stacker
     collected: int = 0  # yen taken out by those collections
     in_cash_box: int = 0  # yen the cash box and the stacker hold since the last one
@@ -44,8 +50,12 @@ class CashReport:
 
     @property
     def open_items(self) -> int:
-        """Open transactions, unbalanced ones and vouchers not in the citizen's hand."""
-        return len(self.open_transactions) + len(self.unbalanced) + len(self.unprinted_vouchers)
+        """Open transactions, unbalanced ones, vouchers not in the citizen's hand and fees
+        that have not yet bought what they paid for."""
+        return (
+            len(self.open_transactions) + len(self.unbalanced) + len(self.unprinted_vouchers)
+            + len(self.unfinished_orders)
+        )  # fmt: skip
 
     @property
     def balanced(self) -> bool:
@@ -131,6 +141,12 @@ def build_report(journal: Journal) -> CashReport:
             report.collections += 1
             report.collected += e.amount
     report.in_cash_box = cash_box(journal).total
+    report.unfinished_orders = [
+        {"tx": u.tx, "order": u.order, "fee": u.fee, "certificates": list(u.certificates),
+         "printed": sorted(u.printed)}
+        for u in unfinished(journal)
+    ]  # fmt: skip
+    report.recovered = settled(journal)
     for tx, b in journal.balances().items():
         report.transactions += 1
         report.money_in += b.money_in
@@ -200,6 +216,19 @@ def format_report(report: CashReport) -> str:
             " (the citizen holds no slip; run `kofu cash reprint`)"
         )
         lines += [f"  {v['voucher']}  {v['amount']} yen" for v in report.unprinted_vouchers]
+    if report.unfinished_orders:
+        lines.append(
+            f"OPEN: paid, not yet printed nor refunded: {len(report.unfinished_orders)}"
+            " (the kiosk finishes them at its next start; a clerk reprints failed copies)"
+        )
+        lines += [
+            f"  {u['tx']}  fee {u['fee']} yen  printed {len(u['printed'])}"
+            f" of {len(u['certificates'])}"
+            for u in report.unfinished_orders
+        ]
+    if report.recovered:
+        lines.append(f"interrupted sessions recovered: {len(report.recovered)}")
+        lines += [f"  {r['tx']}  {r['outcome']}" for r in report.recovered]
     if report.receipts_failed:
         lines.append(f"receipts not printed: {len(report.receipts_failed)}")
     if report.faults:
@@ -284,6 +313,7 @@ def build_day_report(journal: Journal, day: date) -> dict[str, Any]:
     refills: dict[str, dict[str, int]] = {}
     collections: list[dict[str, Any]] = []
     refund_tx: set[str] = set()
+    recovered: dict[str, int] = {}  # interrupted sessions a restart finished, by outcome
     refunds_yen = fees_captured = reprints = 0
     vouchers_issued = vouchers_issued_yen = 0
     outstanding = outstanding_yen = 0
@@ -327,6 +357,8 @@ def build_day_report(journal: Journal, day: date) -> dict[str, Any]:
                 _add(faults, e.device or "unknown", 1)
         elif e.kind == "device_fault":
             _add(faults, e.device or "unknown", 1)
+        elif e.kind == "order" and e.detail.get("step") == "settled":
+            _add(recovered, str(e.detail.get("outcome", "unknown")), 1)
         elif e.kind == "fee_captured":
             fees_captured += e.amount
         elif e.kind == "fee_refunded":
@@ -358,6 +390,7 @@ def build_day_report(journal: Journal, day: date) -> dict[str, Any]:
         "fees_by_municipality": fees_by_municipality,
         "cash_fees_captured_yen": fees_captured,
         "refunds": {"count": len(refund_tx), "yen": refunds_yen},
+        "recovered_sessions": recovered,
         "vouchers": {
             "issued": vouchers_issued,
             "issued_yen": vouchers_issued_yen,

@@ -38,6 +38,7 @@ class SessionData:
     notice: str = ""  # message key of the notice or refusal shown
     refusal: RefusalReason | None = None
     input_error: str = ""  # message key for rejected input on the current screen
+    recovered: tuple[int, int] = (0, 0)  # an interrupted session: copies printed, yen back
 
     def wipe(self, keep_lang: bool = False) -> None:
         fresh = SessionData(lang=self.lang if keep_lang else "ja")

@@ -374,6 +374,17 @@ class PrintFailed(Event):
 
 
 @dataclass(frozen=True)
+class Recovered(Event):
+    """At start-up, the host finished sessions it had died in the middle of
+    (`host/kiosk/recovery.py`): what it put out for the citizen who may still be there."""
+
+    certificates: int = 0  # copies printed now (same numbers, no fee)
+    given_back_yen: int = 0  # coins paid out and vouchers printed
+    reprint: tuple[str, ...] = ()  # copies it could not print: the clerk's reprint list
+    lang: str = "ja"  # the interrupted session's language
+
+
+@dataclass(frozen=True)
 class OutputTray(Event):
     occupied: bool
 
@@ -481,6 +492,7 @@ ALL_EVENT_TYPES: tuple[type[Event], ...] = (
     PrintProgress,
     Printed,
     PrintFailed,
+    Recovered,
     OutputTray,
     ChangeTray,
     DeviceHealth,

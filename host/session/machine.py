@@ -349,6 +349,8 @@ class SessionMachine:
             v["remaining_yen"] = max(0, fee - d.inserted_yen)
         elif s is State.REFUNDING:
             v["refund_yen"] = self.held_yen
+        elif s is State.NOTICE and d.notice == "interrupted":
+            v["recovered_certificates"], v["recovered_yen"] = d.recovered
         elif s is State.PRINTING:
             v["page"], v["pages"] = d.page, d.pages
         elif s is State.PRINT_FAILED:

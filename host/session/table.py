@@ -384,6 +384,31 @@ def print_failed(m: SessionMachine, ev: E.PrintFailed) -> State:
     return State.PRINT_FAILED
 
 
+def recovered(m: SessionMachine, ev: E.Recovered) -> State:
+    """The host came back from dying mid-session and finished it: the citizen, who may still
+    be standing there, is told in their language what came out; what could not be printed
+    waits for a clerk, as after any print failure."""
+    m.emit(
+        A.Record(
+            "recovered",
+            {"documents": ev.certificates, "given_back": ev.given_back_yen,
+             "reprint": len(ev.reprint)},
+        )
+    )  # fmt: skip
+    m.data.lang = ev.lang
+    if ev.certificates:
+        m.pages_in_tray = True  # the sensor clears it when they are taken
+    if ev.given_back_yen:
+        m.change_in_tray = True
+    if ev.reprint:
+        m.pending_reprint += tuple(n for n in ev.reprint if n not in m.pending_reprint)
+        m.faults.add(E.Device.PRINTER)
+        m.emit(A.SoundAlarm(A.AlarmPattern.CALL_CLERK))
+        return State.PRINT_FAILED
+    m.data.recovered = (ev.certificates, ev.given_back_yen)
+    return m.notice("interrupted")
+
+
 def collect_check(m: SessionMachine, ev: Any) -> State:
     m.track_items(ev)
     if not m.items_left():
@@ -844,6 +869,7 @@ def _rows() -> Iterable[Row]:
 
     # devices and the center becoming (un)usable
     for s in RESTING:
+        yield row(s, E.Recovered, {S.NOTICE, S.PRINT_FAILED}, recovered)
         yield row(s, E.DeviceHealth, RESTING, health_at_rest)
         yield row(s, E.Tick, RESTING, tick_at_rest)
     for s in CANCELLABLE:

@@ -176,6 +176,18 @@ async def _hello(socket: WebSocket, token: str) -> bool:
     return hmac.compare_digest(offered.encode(), token.encode())
 
 
+HEARTBEAT_S = 0.5  # the page shows out of service after 3 missed beats (host/ui/static/app.js)
+
+
+async def _heartbeat(socket: WebSocket) -> None:
+    """A beat the page watches: a host that died or hangs stops beating, and the page covers
+    itself with "out of service" instead of asking for money nobody will take."""
+    with contextlib.suppress(Exception):
+        while True:
+            await asyncio.sleep(HEARTBEAT_S)
+            await socket.send_json({"type": "beat"})
+
+
 def create_app(kiosk: Kiosk, token: str) -> FastAPI:
     """The screen's app; ``token``: what the kiosk's own page must say first (`screen_token`)."""
     if len(token) < screen_token.MIN_LENGTH:
@@ -220,6 +232,7 @@ def create_app(kiosk: Kiosk, token: str) -> FastAPI:
                 await socket.close(CLOSE_UNAUTHORISED)
             return
         await kiosk.hub.take(socket)
+        beat = asyncio.create_task(_heartbeat(socket))
         try:
             if kiosk.hub.last:
                 await socket.send_json(kiosk.hub.last)
@@ -237,6 +250,7 @@ def create_app(kiosk: Kiosk, token: str) -> FastAPI:
         except WebSocketDisconnect:
             pass
         finally:
+            beat.cancel()
             kiosk.hub.clients.discard(socket)
 
     return app

@@ -1,7 +1,10 @@
 """Simulated ccTalk slaves: a coin acceptor (address 2) and change hoppers (3 and up).
 
 Each model takes a decoded request frame and returns its reply data, ``None`` for NAK, or
-raises :class:`NoAnswer` to stay silent (unsupported header, or no power).
+raises :class:`NoAnswer` to stay silent (unsupported header, or no power). Each answers every
+header the ccTalk generic specification makes mandatory for its category, with the replies of
+the model it imitates (:mod:`sim.cash.cctalk_models`: a Money Controls SR5i acceptor and SCH2
+hoppers).
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ import collections
 from dataclasses import dataclass, field
 
 from drivers.coin.cctalk import Header
+from sim.cash import cctalk_models as models
+from sim.cash.cctalk_models import AcceptorModel, HopperModel, Identity
 
 
 class NoAnswer(Exception):
@@ -33,6 +38,20 @@ def next_counter(counter: int) -> int:
     return 1 if counter == 255 else counter + 1
 
 
+def identify(identity: Identity, header: int) -> bytes | None:
+    """The reply to a core or core-plus identification header, or None if it is not one."""
+    replies = {
+        Header.SIMPLE_POLL: b"",
+        Header.MANUFACTURER: identity.manufacturer,
+        Header.EQUIPMENT_CATEGORY: identity.category,
+        Header.PRODUCT_CODE: identity.product,
+        Header.BUILD_CODE: identity.build,
+        Header.SOFTWARE_REVISION: identity.software_revision,
+        Header.COMMS_REVISION: identity.comms_revision,
+    }
+    return replies.get(header)
+
+
 @dataclass
 class SimCoinAcceptor:
     address: int = 2
@@ -44,6 +63,8 @@ class SimCoinAcceptor:
     master: bool = False
     accepted_total: int = 0  # yen actually taken into the cash box
     queued: collections.deque[tuple[int, str]] = field(default_factory=collections.deque)
+    model: AcceptorModel = models.SR5I
+    line_inhibit: bool = False  # the inhibit-all input (the coprocessor holds it, host down)
 
     def _event(self, a: int, b: int) -> None:
         self.counter = next_counter(self.counter)
@@ -55,7 +76,13 @@ class SimCoinAcceptor:
                 return pos
         return None
 
+    def issues_of(self, value: int) -> list[str]:
+        """Issue letters of the coins worth ``value`` in table order (oldest issue first)."""
+        return [cid[5] for _, cid in sorted(self.table.items()) if int(cid[2:5]) == value]
+
     def enabled(self, pos: int) -> bool:
+        if self.line_inhibit:  # the inhibit-all input held by the coprocessor
+            return False
         return self.master and bool(self.mask & (1 << (pos - 1)))
 
     def insert(self, value: int, kind: str = "genuine", issue: str | None = None) -> bool:
@@ -96,14 +123,17 @@ class SimCoinAcceptor:
                     self.queued.popleft()
                     self.insert(value, kind)
             return bytes([self.counter]) + b"".join(bytes(e) for e in self.buffer)
-        if header == Header.SIMPLE_POLL:
-            return b""
-        if header == Header.EQUIPMENT_CATEGORY:
-            return b"Coin Acceptor"
-        if header == Header.MANUFACTURER:
-            return b"KOF"
-        if header == Header.PRODUCT_CODE:
-            return b"SIM-CA"
+        known = identify(self.model.identity, header)
+        if known is not None:
+            return known
+        if header == Header.DATABASE_VERSION:
+            return bytes([self.model.database_version])
+        if header == Header.POLLING_PRIORITY:
+            return self.model.polling_priority
+        if header == Header.REQUEST_STATUS:
+            return b"\x00"  # coin return and cash-box mechanisms in place
+        if header == Header.SELF_CHECK:
+            return b"\x00"  # fault code 0: no fault
         if header == Header.SERIAL_NUMBER:
             return self.serial
         if header == Header.COIN_ID:
@@ -145,17 +175,39 @@ class SimHopper:
     paid_total: int = 0  # coins that physically came out, over the simulator's life
     empty_after: int | None = None  # fault: the hopper runs dry after this many coins
     cut_after: int | None = None  # fault: power fails after this many coins of a payout
+    model: HopperModel = models.SCH2
+    power_up_seen: bool = True  # 163 flag; cleared only by a software reset (header 1)
+    power_down_in_payout: bool = False
+    payout_timed_out: bool = False
 
     def power_on(self) -> None:
         self.powered = True
         self.enabled = False
         self.remaining = 0  # never resumes a payout by itself
+        self.power_up_seen = True
+
+    def software_reset(self) -> None:
+        self.enabled = False
+        self.remaining = 0
+        self.power_up_seen = False
+        self.power_down_in_payout = False
+        self.payout_timed_out = False
+
+    def test_registers(self) -> bytes:
+        reg1 = (
+            (models.FLAG_PAYOUT_TIMEOUT if self.payout_timed_out else 0)
+            | (models.FLAG_POWER_UP if self.power_up_seen else 0)
+            | (0 if self.enabled else models.FLAG_PAYOUT_DISABLED)
+        )
+        reg3 = models.FLAG_POWER_DOWN_IN_PAYOUT if self.power_down_in_payout else 0
+        return bytes([reg1, 0, reg3])[: self.model.test_registers]
 
     def _pay_one(self) -> None:
         if self.remaining == 0:
             return
         if self.coins == 0 or self.empty_after == 0:
             self.remaining = 0  # stalls: unpaid stays as the host's open debt
+            self.payout_timed_out = True
             return
         self.coins -= 1
         self.paid += 1
@@ -167,6 +219,7 @@ class SimHopper:
         if self.cut_after is not None and self.paid >= self.cut_after:
             self.powered = False
             self.cut_after = None
+            self.power_down_in_payout = self.remaining > 0
 
     def handle(self, header: int, data: bytes) -> bytes | None:
         if not self.powered:
@@ -176,12 +229,17 @@ class SimHopper:
             if not self.powered:
                 raise NoAnswer
             return bytes([self.counter, self.remaining, self.paid, self.unpaid])
-        if header == Header.SIMPLE_POLL:
-            return b""
+        known = identify(self.model.identity, header)
+        if known is not None:
+            return known
         if header == Header.SERIAL_NUMBER:
             return self.serial
-        if header == Header.EQUIPMENT_CATEGORY:
-            return b"Payout"
+        if header == Header.RESET:
+            self.software_reset()  # the ACK goes out before the reset takes effect
+            return b""
+        if header == Header.PAYOUT_LEVEL_STATUS:
+            low = models.LEVEL_LOW if self.coins <= self.model.low_level else 0
+            return bytes([models.LEVEL_LOW_SUPPORTED | low])
         if header == Header.ENABLE_HOPPER:
             self.enabled = data == b"\xa5"
             return b""
@@ -193,6 +251,9 @@ class SimHopper:
                 or self.remaining
                 or data[3] == 0
             ):
+                if self.model.refusal_advances_counter:
+                    # Counted, but the figures stay those of the last payout.
+                    self.counter = next_counter(self.counter)
                 return NAK
             self.counter = next_counter(self.counter)
             self.remaining = self.unpaid = data[3]
@@ -205,5 +266,5 @@ class SimHopper:
         if header == Header.DISPENSE_COUNT:
             return (self.paid_total & 0xFFFFFF).to_bytes(3, "little")
         if header == Header.TEST_HOPPER:
-            return bytes([0])
+            return self.test_registers()
         raise NoAnswer

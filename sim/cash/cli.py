@@ -4,12 +4,14 @@ Prints one JSON line with the pty paths (point `[cash.cctalk] port` and `[cash.i
 at them), then reads control commands from stdin, one per line, and answers each with a JSON
 line. At end of input it keeps serving until SIGINT/SIGTERM.
 
-    coin VALUE [genuine|counterfeit|slug|string]     queue VALUE...
+    coin VALUE[old|new] [genuine|counterfeit|slug|string]     queue VALUE...
+        (`coin 500` is the bi-colour coin of 2021, `coin 500old` the one before it)
     bill VALUE [genuine|counterfeit|jam]             jam | unjam | cheat
     stacker-full | stacker-open | stacker-close      validator-power-cut
     hopper-empty ADDR N | hopper-cut ADDR N | hopper-on ADDR
+    hopper-model ADDR sch2|sch2-counting-refusals    (does a refused dispense count?)
     acceptor-power-cycle | drop WIRE N | corrupt WIRE N   (WIRE: cctalk | id003)
-    totals | quit
+    totals | dropped (bytes each pty lost: its host was not reading) | quit
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import sys
 import threading
 
 from drivers.coin.cctalk import Checksum
+from sim.cash.cctalk_models import HOPPER_MODELS
 from sim.cash.server import CashSim
 
 
@@ -32,13 +35,28 @@ def parse_hoppers(text: str) -> dict[int, tuple[int, int]]:
     return out
 
 
+def coin_issue(sim: CashSim, token: str) -> tuple[int, str | None]:
+    """``500`` -> the newest 500-yen issue in the acceptor's table; ``500old`` -> the oldest."""
+    which = "new"
+    for suffix in ("old", "new"):
+        if token.endswith(suffix):
+            token, which = token[: -len(suffix)], suffix
+    value = int(token)
+    issues = sim.acceptor.issues_of(value)
+    if not issues:
+        return value, None  # not in the table (1 and 5 yen): the acceptor rejects it
+    return value, issues[0] if which == "old" else issues[-1]
+
+
 def command(sim: CashSim, line: str) -> object:
     words = line.split()
     if not words:
         return None
     op, args = words[0], words[1:]
     if op == "coin":
-        return {"taken": sim.insert_coin(int(args[0]), args[1] if len(args) > 1 else "genuine")}
+        value, issue = coin_issue(sim, args[0])
+        kind = args[1] if len(args) > 1 else "genuine"
+        return {"taken": sim.insert_coin(value, kind, issue), "issue": issue}
     if op == "queue":
         sim.queue_coins(*(int(a) for a in args))
     elif op == "bill":
@@ -65,12 +83,17 @@ def command(sim: CashSim, line: str) -> object:
         sim.hopper_power_cut_after(int(args[0]), int(args[1]))
     elif op == "hopper-on":
         sim.hopper_power_on(int(args[0]))
+    elif op == "hopper-model":
+        with sim.lock:
+            sim.hoppers[int(args[0])].model = HOPPER_MODELS[args[1]]
     elif op == "drop":
         sim.drop_replies(args[0], int(args[1]))
     elif op == "corrupt":
         sim.corrupt_replies(args[0], int(args[1]))
     elif op == "totals":
         return sim.totals()
+    elif op == "dropped":
+        return sim.dropped()
     else:
         raise ValueError(f"unknown command {op!r}")
     return {"ok": True}
@@ -84,7 +107,9 @@ def main(argv: list[str]) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    with CashSim(parse_hoppers(args.hoppers), checksum=Checksum(args.checksum)) as sim:
+    sim = CashSim(parse_hoppers(args.hoppers), checksum=Checksum(args.checksum))
+    # Replies to the request's source address (until server.py builds this bus itself).
+    with sim:
         print(json.dumps({"cctalk": sim.cctalk_path, "id003": sim.id003_path}), flush=True)
         reader = threading.Thread(target=_read_commands, args=(sim, stop), daemon=True)
         reader.start()

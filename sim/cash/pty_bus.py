@@ -1,7 +1,8 @@
 """Pseudo-terminals for the simulated devices: the host opens the slave path like a real port.
 
 A pty carries bytes, not bits: baud rate and parity set on it are accepted and ignored, so
-the 8E1 framing of ID-003 cannot be enforced here (only on a real bench).
+the 8E1 framing of ID-003 cannot be enforced here (only on a real bench). Writes never block:
+when the host does not read, the pty fills and further output is dropped (and counted).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import os
 import pty
 import termios
+import threading
 import tty
 
 
@@ -21,6 +23,8 @@ class Pty:
         tty.setraw(self._slave, termios.TCSANOW)
         os.set_blocking(self.master, False)
         self.path = os.ttyname(self._slave)
+        self.dropped = 0
+        self._write_lock = threading.Lock()  # the serving thread and `inject` both write
 
     def read(self) -> bytes:
         try:
@@ -28,14 +32,17 @@ class Pty:
         except (BlockingIOError, OSError):
             return b""
 
-    def write(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
+    def write(self, data: bytes) -> int:
+        """Write what the pty takes now and drop the rest, counted in `dropped`: a wire loses
+        what nobody reads, and waiting for a host that stopped reading would stall the device.
+        Returns the bytes written."""
+        with self._write_lock:
             try:
-                n = os.write(self.master, view)
-            except BlockingIOError:
-                continue
-            view = view[n:]
+                n = os.write(self.master, data) if data else 0
+            except OSError:  # BlockingIOError: full; EIO and the like: nobody on the other end
+                n = 0
+            self.dropped += len(data) - n
+        return n
 
     def close(self) -> None:
         for fd in (self.master, self._slave):

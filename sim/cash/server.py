@@ -1,25 +1,22 @@
 """The cash simulator: a ccTalk bus and an ID-003 validator on ptys, with a control API.
 
-:class:`CashSim` runs one thread that serves both ptys. Tests and `kofu sim cash` script it
-through its methods: insert coins and bills (genuine, counterfeit, inhibited), coin-on-string,
-jams, stacker full/open, hopper empty or power cut mid-payout, dropped and corrupted replies.
+:class:`CashSim` serves each device on its own pty from its own thread (`device_wire.py`).
+Tests and `kofu sim cash` script it through its methods: insert coins and bills (genuine,
+counterfeit, inhibited), coin-on-string, jams, stacker full/open, hopper empty or power cut
+mid-payout, dropped and corrupted replies.
 """
 
 from __future__ import annotations
 
-import os
-import selectors
 import threading
-import time
-from collections.abc import Callable
 from typing import Self
 
-from drivers.coin import cctalk, id003
 from drivers.coin.cctalk import Checksum
-from drivers.coin.errors import FrameError
-from sim.cash.cctalk_devices import NoAnswer, SimCoinAcceptor, SimHopper
+from sim.cash.cctalk_bus import CcTalkBusModel
+from sim.cash.cctalk_devices import SimCoinAcceptor, SimHopper
+from sim.cash.device_wire import DeviceWire
 from sim.cash.id003_device import SimValidator
-from sim.cash.pty_bus import Pty
+from sim.cash.id003_wire import Id003Model
 
 
 class ReplyFaults:
@@ -45,81 +42,6 @@ class ReplyFaults:
         return reply
 
 
-class CcTalkBusModel:
-    """The single wire: echo every byte, then let the addressed slave answer."""
-
-    def __init__(self, checksum: Checksum = Checksum.SUM8) -> None:
-        self.checksum = checksum
-        self.slaves: dict[int, SimCoinAcceptor | SimHopper] = {}
-        self.faults = ReplyFaults()
-        self._buf = bytearray()
-        self._last = 0.0
-        self.on_credit_reply: Callable[[int], None] | None = None
-
-    def receive(self, data: bytes, now: float) -> bytes:
-        out = bytearray(data)  # the echo every UART on the wire reads back
-        if now - self._last > cctalk.INTER_BYTE_GAP_S:
-            self._buf.clear()
-        self._last = now
-        self._buf.extend(data)
-        while len(self._buf) >= 5:
-            total = self._buf[1] + 5
-            if len(self._buf) < total:
-                break
-            raw = bytes(self._buf[:total])
-            try:
-                frame = cctalk.decode(raw, self.checksum)
-            except FrameError:
-                del self._buf[0]  # slaves ignore what does not checksum
-                continue
-            del self._buf[:total]
-            reply = self._answer(frame)
-            if reply is not None:
-                out += reply
-        return bytes(out)
-
-    def _answer(self, frame: cctalk.Frame) -> bytes | None:
-        slave = self.slaves.get(frame.dest)
-        if slave is None:
-            return None
-        try:
-            data = slave.handle(frame.header, frame.data)
-        except NoAnswer:
-            return None
-        header = cctalk.NAK if data is None else cctalk.ACK
-        reply = cctalk.encode(
-            cctalk.Frame(cctalk.HOST, frame.dest, header, data or b""), self.checksum
-        )
-        if (
-            frame.header == cctalk.Header.READ_BUFFERED_CREDIT
-            and self.on_credit_reply is not None
-            and data
-        ):
-            self.on_credit_reply(data[0])
-        return self.faults.apply(reply, frame.header)
-
-
-class Id003Model:
-    def __init__(self, validator: SimValidator) -> None:
-        self.validator = validator
-        self.parser = id003.Id003Parser()
-        self.faults = ReplyFaults()
-        self.deaf_to: dict[int, int] = {}  # command -> how many more to lose on the way in
-
-    def receive(self, data: bytes) -> bytes:
-        out = bytearray()
-        for frame in self.parser.feed(data):
-            if self.deaf_to.get(frame.cmd, 0) > 0:
-                self.deaf_to[frame.cmd] -= 1
-                continue  # the command never reached the unit
-            reply = self.validator.command(frame.cmd, frame.data)
-            if reply is not None:
-                damaged = self.faults.apply(id003.encode(*reply), frame.cmd)
-                if damaged is not None:
-                    out += damaged
-        return bytes(out)
-
-
 class CashSim:
     def __init__(
         self,
@@ -134,37 +56,33 @@ class CashSim:
             addr: SimHopper(addr, value, coins, serial=bytes([0x10 + addr, 0x20, 0x30]))
             for addr, (value, coins) in layout.items()
         }
-        self.bus = CcTalkBusModel(checksum)
+        self.cctalk_faults = ReplyFaults()
+        self.bus = CcTalkBusModel(checksum, faults=self.cctalk_faults)
         self.bus.slaves[self.acceptor.address] = self.acceptor
         for addr, hopper in self.hoppers.items():
             self.bus.slaves[addr] = hopper
         self.validator = SimValidator()
-        self.id003 = Id003Model(self.validator)
+        self.id003 = Id003Model(self.validator, ReplyFaults())
         self.lock = threading.RLock()
-        self._cctalk_pty = Pty()
-        self._id003_pty = Pty()
-        self.cctalk_path = self._cctalk_pty.path
-        self.id003_path = self._id003_pty.path
-        self._wake_r, self._wake_w = os.pipe()
-        self._thread: threading.Thread | None = None
-        self._stop = False
+        # A wire (pty + serving thread) per device: a host that stops reading one stalls
+        # nothing else.
+        self.wires = {
+            "cctalk": DeviceWire("cctalk", self._answer_cctalk),
+            "id003": DeviceWire("id003", self._answer_id003),
+        }
+        self.cctalk_path = self.wires["cctalk"].path
+        self.id003_path = self.wires["id003"].path
         self.credit_reply_times: list[tuple[int, float]] = []  # (counter, monotonic) on the wire
 
     # -- life cycle --------------------------------------------------------------------------
     def start(self) -> Self:
-        self._thread = threading.Thread(target=self._serve, name="cash-sim", daemon=True)
-        self._thread.start()
+        for wire in self.wires.values():
+            wire.start()
         return self
 
     def stop(self) -> None:
-        self._stop = True
-        os.write(self._wake_w, b"x")
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._cctalk_pty.close()
-        self._id003_pty.close()
-        os.close(self._wake_r)
-        os.close(self._wake_w)
+        for wire in self.wires.values():
+            wire.stop()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -172,39 +90,32 @@ class CashSim:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _serve(self) -> None:
-        sel = selectors.DefaultSelector()
-        sel.register(self._cctalk_pty.master, selectors.EVENT_READ, "cctalk")
-        sel.register(self._id003_pty.master, selectors.EVENT_READ, "id003")
-        sel.register(self._wake_r, selectors.EVENT_READ, "wake")
-        try:
-            while not self._stop:
-                for key, _ in sel.select():
-                    if key.data == "wake":
-                        return
-                    if key.data == "cctalk":
-                        data = self._cctalk_pty.read()
-                        if data:
-                            with self.lock:
-                                reply = self.bus.receive(data, time.monotonic())
-                            self._cctalk_pty.write(reply)
-                    else:
-                        data = self._id003_pty.read()
-                        if data:
-                            with self.lock:
-                                reply = self.id003.receive(data)
-                            if reply:
-                                self._id003_pty.write(reply)
-                if not sel.get_map():
-                    return
-        finally:
-            sel.close()
+    def _answer_cctalk(self, data: bytes, now: float) -> bytes:
+        with self.lock:
+            return self.bus.receive(data, now)
+
+    def _answer_id003(self, data: bytes, now: float) -> bytes:
+        with self.lock:
+            return self.id003.receive(data, now)
 
     # -- control API -------------------------------------------------------------------------
+    def _validator_event(self) -> None:
+        """Something happened at the validator itself: in interrupt mode it says so (ENQ)."""
+        out = self.id003.tick()
+        if out:
+            self.wires["id003"].send(out)
+
     def insert_coin(self, value: int, kind: str = "genuine", issue: str | None = None) -> bool:
         """kind: genuine, counterfeit, slug, string (coin on string). True when taken."""
         with self.lock:
             return self.acceptor.insert(value, kind, issue)
+
+    def set_inhibit_lines(self, on: bool) -> None:
+        """The coprocessor's inhibit-all lines to the acceptor and the validator (held while
+        no host is linked to it): neither takes money while they are."""
+        with self.lock:
+            self.acceptor.line_inhibit = on
+            self.validator.line_inhibit = on
 
     def queue_coins(self, *values: int, kind: str = "genuine") -> None:
         """A customer waiting with these coins: each drops in once its slot is enabled."""
@@ -219,26 +130,32 @@ class CashSim:
         """kind: genuine, counterfeit, jam (jams in the acceptor)."""
         with self.lock:
             self.validator.bills.append((value, kind))
+            self._validator_event()
 
     def jam(self, on: bool = True) -> None:
         with self.lock:
             self.validator.jammed = on
+            self._validator_event()
 
     def stacker_full(self) -> None:
         with self.lock:
             self.validator.stacker_capacity = self.validator.stacked_count
+            self._validator_event()
 
     def stacker_open(self, on: bool = True) -> None:
         with self.lock:
             self.validator.stacker_open = on
+            self._validator_event()
 
     def cheat(self) -> None:
         with self.lock:
             self.validator.cheat_next = True
+            self._validator_event()
 
     def validator_power_cut(self) -> None:
         with self.lock:
             self.validator.power_cut()
+            self._validator_event()
 
     def hopper_empty_after(self, address: int, coins: int) -> None:
         with self.lock:
@@ -255,13 +172,13 @@ class CashSim:
     def drop_replies(self, wire: str, count: int = 1, only: int | None = None) -> None:
         """Drop the next ``count`` replies on a wire (only those to command ``only``)."""
         with self.lock:
-            faults = self.bus.faults if wire == "cctalk" else self.id003.faults
+            faults = self.cctalk_faults if wire == "cctalk" else self.id003.faults
             faults.drop += count
             faults.only = only
 
     def corrupt_replies(self, wire: str, count: int = 1, only: int | None = None) -> None:
         with self.lock:
-            faults = self.bus.faults if wire == "cctalk" else self.id003.faults
+            faults = self.cctalk_faults if wire == "cctalk" else self.id003.faults
             faults.corrupt += count
             faults.only = only
 
@@ -276,7 +193,11 @@ class CashSim:
 
     def inject(self, wire: str, data: bytes) -> None:
         """Unsolicited bytes towards the host (line noise)."""
-        (self._cctalk_pty if wire == "cctalk" else self._id003_pty).write(data)
+        self.wires[wire].send(data)
+
+    def dropped(self) -> dict[str, int]:
+        """Bytes each wire lost because its host was not reading (a full pty)."""
+        return {name: wire.dropped for name, wire in self.wires.items()}
 
     def totals(self) -> dict[str, int]:
         """Money that physically moved: taken in and paid out, in yen."""

@@ -1,10 +1,12 @@
 """FaultLine: a fault-injecting serial cable between the host and a (simulated) device.
 
 It opens the device's port raw and offers a new pty for the host. Bytes are forwarded frame
-by frame (a frame ends at 0x00, the link's delimiter) so faults hit whole frames the way
-line noise does: a frame can be dropped, get a bit flipped, be preceded by garbage, or be
-delayed; `cut()` drops everything both ways until `restore()`. Faults are random with a
-seed, so a failing run can be replayed.
+by frame (a frame ends at 0x00, the link's delimiter; the delimiters in front of it belong
+to it) so faults hit whole frames the way line noise does: a frame can be dropped, get a bit
+flipped, be preceded by garbage (noise on the idle line before it), or be delayed; `cut()`
+drops everything both ways until `restore()`. With `baud` set, each direction carries no
+more than a UART at that rate (10 bits a byte): a frame arrives when its last byte would
+have. Faults are random with a seed, so a failing run can be replayed.
 """
 
 from __future__ import annotations
@@ -26,11 +28,13 @@ class Faults:
         flip: float = 0.0,
         garbage: float = 0.0,
         delay_s: float = 0.0,
+        baud: int = 0,
     ) -> None:
         self.drop = drop
         self.flip = flip
         self.garbage = garbage
         self.delay_s = delay_s
+        self.baud = baud  # 0: as fast as the ptys go
 
 
 class _Lane:
@@ -41,6 +45,7 @@ class _Lane:
         self.dest = dest
         self.partial = bytearray()
         self.queue: list[tuple[float, bytes]] = []
+        self.busy_until = 0.0  # when the paced line has sent everything queued so far
 
 
 class FaultLine:
@@ -112,6 +117,18 @@ class FaultLine:
                 self.stats["garbage"] += 1
             return bytes(data)
 
+    def _queue(self, lane: _Lane, frame: bytes) -> None:
+        now = time.monotonic()
+        baud = self.faults.baud
+        if baud:
+            # the sender's UART is busy for the whole frame, whatever becomes of it on the way
+            start = max(now, lane.busy_until)
+            lane.busy_until = start + len(frame) * 10 / baud
+            now = lane.busy_until
+        out = self._mangle(frame)
+        if out:
+            lane.queue.append((now + self.faults.delay_s, out))
+
     def _run(self) -> None:
         lanes = {self._dev: _Lane(self._master), self._master: _Lane(self._dev)}
         sel = selectors.DefaultSelector()
@@ -142,14 +159,15 @@ class FaultLine:
                     continue
                 partial.extend(data)
                 while True:
-                    end = partial.find(b"\x00")
+                    body = 0
+                    while body < len(partial) and partial[body] == 0:
+                        body += 1
+                    end = partial.find(b"\x00", body)
                     if end < 0:
                         break
                     frame = bytes(partial[: end + 1])
                     del partial[: end + 1]
-                    out = self._mangle(frame)
-                    if out:
-                        lane.queue.append((time.monotonic() + self.faults.delay_s, out))
+                    self._queue(lane, frame)
             now = time.monotonic()
             for lane in lanes.values():
                 while lane.queue and lane.queue[0][0] <= now:

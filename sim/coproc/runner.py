@@ -78,6 +78,10 @@ def snapshot() -> dict[str, Any]:
                 pattern = {1: "chime", 2: "reminder", 3: "alarm", 4: "error"}.get(number, "?")
         return {
             "inhibit": BOARD.outputs.get(board.COIN_INHIBIT) == board.COIN_INHIBIT_ON,
+            "acceptors_locked": all(
+                BOARD.outputs.get(pin) == board.ACCEPTOR_LOCK_ON
+                for pin in (board.CCTALK_INHIBIT, board.BILL_INHIBIT)
+            ),
             "leds": {
                 "card": _led_mode(board.LED_CARD, now),
                 "tray": _led_mode(board.LED_TRAY, now),

@@ -66,12 +66,17 @@ def test_recover_with_a_config(
     j = Journal(tmp_path / "j.db")
     j.append("tx_open", tx="t1", amount=300)
     j.append("credit", tx="t1", amount=100, device="coin", counter=1)
+    j.append("tx_open", tx="t2", amount=300)
+    j.append("credit", tx="t2", amount=50, device="coin", counter=2)
     j.close()
+    paid_before = sim.totals()["paid_out"]
     args = ["recover", "--config", str(config), "--journal", str(tmp_path / "j.db"), "--json"]
     assert cash_cli.main(args) == 0
-    assert json.loads(capsys.readouterr().out)["closed"] == ["t1"]
-    # No [receipt] table: the recovery voucher is recorded but not in anyone's hand, an open
-    # item until `kofu cash reprint` (issue 20; tests/cash/test_vouchers_in_hand.py).
+    assert json.loads(capsys.readouterr().out)["closed"] == ["t1", "t2"]
+    # 100 yen back in a coin at once (the citizen may still be there); 50 yen the hoppers
+    # (100s and 500s) cannot pay goes on a voucher — with no [receipt] table it is recorded
+    # but in no one's hand, an open item until `kofu cash reprint` (issue 20).
+    assert sim.totals()["paid_out"] - paid_before == 100
     assert cash_cli.main(["report", "--journal", str(tmp_path / "j.db")]) == 1
     assert "OPEN: vouchers not printed: 1" in capsys.readouterr().out
 

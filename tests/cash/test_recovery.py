@@ -39,9 +39,12 @@ def test_power_cut_mid_payout_is_finished_from_hopper_counters(
     report = desk2.start()
     assert report.dispenses_resolved == 1 and report.closed == [pay.tx]
     b = desk2.journal.balances()[pay.tx]
-    assert (b.paid_out, b.owed) == (600, 100)
-    assert sim.totals()["paid_out"] == 600
-    assert sim.hoppers[3].paid_total == 1  # nothing re-issued
+    # the interrupted payout is never repeated; the 100 yen still due is paid by a new one
+    assert (b.paid_out, b.owed) == (700, 0)
+    assert sim.totals()["paid_out"] == 700
+    dispenses = [e for e in desk2.journal.entries(pay.tx) if e.kind == "dispense"]
+    assert [e.amount for e in dispenses] == [500, 200, 100]
+    assert sim.hoppers[3].paid_total == 2
     assert_balanced(desk2)
 
 
@@ -65,7 +68,7 @@ def test_coins_taken_while_the_host_was_down_are_credited_once(
     report = desk2.start()
     assert report.credits_recovered == 2
     b = desk2.journal.balances()[pay.tx]
-    assert b.money_in == 700 and b.owed == 700 and b.vouchered == 700
+    assert b.money_in == 700 and b.paid_out == 700 and b.owed == 0  # back in coins at once
     desk2.devices.close()
     desk3 = make_desk()
     assert desk3.start().credits_recovered == 0  # a second restart credits nothing again
@@ -159,6 +162,32 @@ def test_validator_power_cut_mid_stack_during_a_live_payment(
     assert_balanced(desk)
 
 
+def test_a_buffer_overrun_while_the_host_was_down_needs_no_technician(
+    make_desk: MakeDesk, sim: CashSim
+) -> None:
+    """Seven coins while nobody polled: the acceptor keeps five events. The five are credited
+    and given back; the two lost ones are a fault the clerk sees (their value is unknown, the
+    count is not); the acceptor stays in service — nothing went wrong with it."""
+    desk = make_desk()
+    desk.start()
+    pay = desk.begin(300)
+    desk.poll()
+    for _ in range(7):
+        assert sim.insert_coin(100)
+    desk.devices.close()  # the host died before it polled again
+    desk2 = make_desk()
+    report = desk2.start()
+    assert report.credits_recovered == 5
+    b = desk2.journal.balances()[pay.tx]
+    assert b.money_in == 500 and b.paid_out == 500 and b.closed
+    faults = [e for e in desk2.journal.entries() if e.kind == "device_fault"]
+    assert any("lost 2 events while the host was down" in str(e.detail) for e in faults)
+    assert "coin" not in desk2.out_of_service
+    acceptor = desk2.devices.acceptor
+    assert acceptor is not None and not acceptor.out_of_service
+    assert_balanced(desk2)
+
+
 def test_cancel_with_stack_outcome_unknown_leaves_an_open_item(
     make_desk: MakeDesk, sim: CashSim
 ) -> None:
@@ -180,7 +209,8 @@ def test_cancel_with_stack_outcome_unknown_leaves_an_open_item(
     desk2 = make_desk()
     desk2.start()
     b = desk2.journal.balances()[pay.tx]
-    assert b.money_in == sim.totals()["bills_in"] == 1000 and b.owed == 1000
+    assert b.money_in == sim.totals()["bills_in"] == 1000
+    assert b.paid_out == 1000 and b.owed == 0  # the stacked bill's value back in coins
     assert_balanced(desk2)
 
 

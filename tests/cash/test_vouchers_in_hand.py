@@ -232,8 +232,9 @@ def test_paper_out_is_a_failure_like_offline(
 def test_kofu_cash_recover_prints_the_vouchers_it_issues(
     sim: CashSim, sink: EscposSink, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Recovery vouchers what an interrupted transaction held: with a [receipt] table in the
-    config, on paper at once, so the report balances without a reprint."""
+    """Recovery vouchers what an interrupted transaction held and the hoppers cannot pay (50
+    yen; they hold 100s and 500s): with a [receipt] table in the config, on paper at once, so
+    the report balances without a reprint."""
     config = tmp_path / "kiosk.toml"
     config.write_text(
         f'[cash]\n[cash.cctalk]\nport = "{sim.cctalk_path}"\n'
@@ -243,13 +244,13 @@ def test_kofu_cash_recover_prints_the_vouchers_it_issues(
     path = tmp_path / "j.db"
     j = Journal(path)
     j.append("tx_open", tx="t1", amount=300)
-    j.append("credit", tx="t1", amount=100, device="coin", counter=1)
+    j.append("credit", tx="t1", amount=50, device="coin", counter=1)
     j.close()
     args = ["recover", "--config", str(config), "--journal", str(path), "--kiosk-id", "K-9"]
     assert cash_cli.main(args) == 0
     (slip,) = wait_slips(sink, 1)
     assert [c.text for c in zxingcpp.read_barcodes(slip.convert("L"))] == [
-        "KOFU-REFUND:V-t1-100:100"
+        "KOFU-REFUND:V-t1-50:50"
     ]
     capsys.readouterr()
     assert cash_cli.main(["report", "--journal", str(path)]) == 0

@@ -159,3 +159,30 @@ def test_coin_events_are_deduplicated_and_gaps_reported() -> None:
         assert events.boot_id == 7
 
     asyncio.run(main())
+
+
+def test_every_acceptor_is_locked_while_no_host_is_linked(sim: SimCoproc) -> None:
+    """Issue 20: while the host is down nothing takes money. The coprocessor holds the
+    inhibit-all lines of the serial acceptors (ccTalk coin acceptor, bill validator) as well
+    as the pulse acceptor's while no host is linked, and lets them go once one is."""
+
+    async def main() -> None:
+        before = await asyncio.to_thread(sim.wait_state, lambda st: st["acceptors_locked"], 10.0)
+        assert before["acceptors_locked"] and before["inhibit"]  # no host yet
+        with FaultLine(sim.port, Faults(), seed=1) as line:
+            async with CoprocDriver(line.port) as d:
+                await d.wait_up(timeout=15)
+                linked = await asyncio.to_thread(
+                    sim.wait_state, lambda st: not st["acceptors_locked"], 5.0
+                )
+                assert linked["inhibit"]  # the pulse acceptor stays the host's to open
+                line.cut()  # the host goes away (dies, or its cable does)
+                lost = await asyncio.to_thread(
+                    sim.wait_state, lambda st: st["acceptors_locked"], 10.0
+                )
+                assert lost["inhibit"]
+                line.restore()
+                await d.wait_up(timeout=15)
+                await asyncio.to_thread(sim.wait_state, lambda st: not st["acceptors_locked"], 5.0)
+
+    asyncio.run(main())

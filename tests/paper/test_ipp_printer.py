@@ -87,3 +87,16 @@ def test_unreachable_printer_is_offline(tmp_path: Path) -> None:
         printer.print_certificate(b"%PDF", "X", 1)
     with pytest.raises(ValueError):
         open_a4_printer({})
+
+
+def test_jobs_tell_a_restarted_host_what_came_out(sim: IppPrinterSim, printer: IppA4Printer,
+                                                  pdf: bytes) -> None:
+    """Get-Jobs: the job of a copy printed before the host died is still known, completed,
+    by its name; one submitted just before is known too (finished or not)."""
+    done = printer.print_certificate(pdf, "999001-2026-000301", 2, timeout=60)
+    assert done.completed
+    in_flight = printer.submit(pdf, "kofu 999001-2026-000302")
+    jobs = {j.name: j for j in printer.jobs()}
+    finished = jobs["kofu 999001-2026-000301"]
+    assert finished.job_id == done.job_id and finished.state.name == "COMPLETED"
+    assert jobs["kofu 999001-2026-000302"].job_id == in_flight

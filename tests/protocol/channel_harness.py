@@ -8,10 +8,14 @@ from protocol import link_codec as lc
 
 
 def split_frames(data: bytes) -> list[bytes]:
+    """Frames as the line carries them: each with the delimiter before it and after it."""
     out = []
     start = 0
     while True:
-        end = data.find(b"\x00", start)
+        body = start
+        while body < len(data) and data[body] == 0:
+            body += 1
+        end = data.find(b"\x00", body)
         if end < 0:
             if start < len(data):
                 out.append(data[start:])

@@ -171,11 +171,11 @@ def test_peer_speaking_another_protocol_version_is_refused() -> None:
     w = Wire()
     hello = lc.Hello(lc.ROLE_DEVICE, lc.CATALOG_HASH, 1234, 0, 0, "fw-v2").pack()
     raw = lc.pack_frame(lc.Frame(lc.KIND_HELLO, body=hello))
-    v2 = b"\x02" + raw[1:-4]
-    v2 += struct.pack("<I", lc.crc32(v2))
-    w.a.handle(w.a.channel.receive(lc.cobs_encode(v2) + b"\x00", 0))
+    v3 = b"\x03" + raw[1:-4]  # byte 0 is the version in every version
+    v3 += struct.pack("<I", lc.crc32(v3))
+    w.a.handle(w.a.channel.receive(b"\x00" + lc.cobs_encode(v3) + b"\x00", 0))
     refused = [e for e in w.a.events if isinstance(e, lc.Refused)]
-    assert refused and refused[0].reason == lc.REFUSE_VERSION and "v2" in refused[0].text
+    assert refused and refused[0].reason == lc.REFUSE_VERSION and "v3" in refused[0].text
     reply = lc.FrameReader().feed(w.a.channel.outgoing())
     assert any(isinstance(f, lc.Frame) and f.kind == lc.KIND_REFUSE for f in reply)
 

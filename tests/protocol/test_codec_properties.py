@@ -9,12 +9,13 @@ from hypothesis import strategies as st
 from protocol import link_codec as lc
 from tests.fuzzing import examples
 
+SESSION = 0x5EED1234
 frames = st.builds(
     lc.Frame,
     kind=st.just(lc.KIND_DATA),
-    session=st.integers(0, 2**32 - 1),
-    seq=st.integers(0, 255),
-    ack=st.integers(0, 255),
+    session=st.just(SESSION),
+    seq=st.integers(0, lc.SEQ_MOD - 1),
+    ack=st.integers(0, lc.SEQ_MOD - 1),
     msg_id=st.integers(0, 255),
     body=st.binary(max_size=lc.MAX_PAYLOAD),
 )
@@ -28,11 +29,19 @@ def test_cobs_round_trip(data: bytes) -> None:
     assert lc.cobs_decode(enc) == data
 
 
-@given(frames)
-def test_frame_round_trip(frame: lc.Frame) -> None:
+@given(frames, st.integers(1, 2**32 - 1))
+def test_frame_round_trip(frame: lc.Frame, session: int) -> None:
+    frame.session = session
     wire = lc.encode_frame(frame)
-    assert wire.endswith(b"\x00") and 0 not in wire[:-1]
-    assert lc.decode_frame(wire[:-1]) == frame
+    # a delimiter before every frame, and one after it
+    assert wire[0] == 0 and wire[-1] == 0 and 0 not in wire[1:-1]
+    assert lc.decode_frame(wire[1:-1], session) == frame
+    # the session is in the CRC only: under another session the frame is not even valid
+    try:
+        lc.decode_frame(wire[1:-1], session ^ 0x80)
+        raise AssertionError("a frame decoded under another session")
+    except lc.DecodeError as exc:
+        assert exc.reason == "crc"
 
 
 @given(st.binary(max_size=2000))
@@ -44,15 +53,24 @@ def test_garbage_only_raises_decode_error(data: bytes) -> None:
     try:
         lc.decode_frame(data)
     except lc.DecodeError as exc:
-        assert exc.reason in ("empty", "too_long", "cobs", "short", "crc", "version", "kind",
-                              "length")
+        assert exc.reason in (
+            "empty",
+            "too_long",
+            "cobs",
+            "short",
+            "crc",
+            "version",
+            "kind",
+            "length",
+            "header",
+        )
 
 
 @given(frames, st.integers(0, 10_000), st.integers(0, 7))
 def test_any_single_bit_flip_is_rejected(frame: lc.Frame, where: int, bit: int) -> None:
     raw = bytearray(lc.pack_frame(frame))
     raw[where % len(raw)] ^= 1 << bit
-    reader = lc.FrameReader()
+    reader = lc.FrameReader(SESSION)
     items = reader.feed(lc.cobs_encode(bytes(raw)) + b"\x00")
     assert len(items) == 1 and isinstance(items[0], lc.DecodeError)
 
@@ -63,15 +81,15 @@ def test_any_single_bit_flip_is_rejected(frame: lc.Frame, where: int, bit: int) 
     st.integers(1, 64),
 )
 def test_reader_recovers_after_garbage(items: list[tuple[lc.Frame, bytes]], chunk: int) -> None:
-    """Garbage between frames costs at most the frame it touches; every frame that arrives
-    intact after a delimiter is decoded, and nothing decoded differs from what was sent."""
+    """Noise on the line between frames costs nothing: the delimiter before every frame ends
+    it, so every frame is decoded, and nothing decoded differs from what was sent."""
     stream = bytearray()
     sent = []
     for frame, noise in items:
-        stream += noise.replace(b"\x00", b"") + b"\x00"  # noise, then a delimiter resyncs
+        stream += noise.replace(b"\x00", b"")
         stream += lc.encode_frame(frame)
         sent.append(frame)
-    reader = lc.FrameReader()
+    reader = lc.FrameReader(SESSION)
     got = []
     for i in range(0, len(stream), chunk):
         got += [x for x in reader.feed(bytes(stream[i : i + chunk])) if isinstance(x, lc.Frame)]

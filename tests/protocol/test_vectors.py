@@ -25,7 +25,7 @@ def test_vectors_file_is_current() -> None:
 
 def test_checker_catches_a_wrong_vector() -> None:
     vectors = json.loads(VECTORS.read_text())
-    vectors["frames"][0]["wire"] = "00" + vectors["frames"][0]["wire"][2:]
+    vectors["frames"][0]["wire"] = "00ff" + vectors["frames"][0]["wire"][4:]
     assert any("frame data coin" in line for line in vector_check.check(vectors))
 
 

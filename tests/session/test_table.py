@@ -70,6 +70,7 @@ def sample(event_type: type[E.Event], m: SessionMachine) -> E.Event:
         E.PrintProgress: E.PrintProgress(1, 2),
         E.Printed: E.Printed(),
         E.PrintFailed: E.PrintFailed("media-jam"),
+        E.Recovered: E.Recovered(1, 300, ("N-1",), "en"),
         E.OutputTray: E.OutputTray(True),
         E.ChangeTray: E.ChangeTray(True),
         E.DeviceHealth: E.DeviceHealth(E.Device.PAPER, False),

@@ -25,6 +25,8 @@ OPEN_NOW = "2026-11-24T10:00:00+09:00"
 class SimScreen:
     """The running screen server plus helpers to inject events and read recorded actions."""
 
+    pid = 0  # the server's process (a test may stop or kill it)
+
     def __init__(self, page_url: str) -> None:
         self.page_url = page_url  # with the screen token in its fragment
         self.url = page_url.partition("#")[0]
@@ -69,7 +71,9 @@ def screen_server(*extra: str) -> Iterator[SimScreen]:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         assert line.startswith("kofu-ui: "), line
-        yield SimScreen(line.split(" ", 1)[1].strip())
+        server = SimScreen(line.split(" ", 1)[1].strip())
+        server.pid = proc.pid
+        yield server
     finally:
         proc.terminate()
         try:

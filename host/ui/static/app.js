@@ -220,7 +220,9 @@ const SCREENS = {
   thanks: () => ({ main: `<h1 class="center" style="font-size:56px;margin-top:160px">${esc(t("thanks.title"))}</h1>` }),
   notice: (v) => ({
     main: `<div class="panel alert"><h1>${esc(t("notice.title"))}</h1><p data-testid="notice">${esc(t("notice." + v.notice))}</p>
-      ${v.notice.startsWith("refusal_") ? `<p data-testid="counter"><b>${esc(t(adviceFor(v.notice)))}</b></p>` : ""}</div>`,
+      ${v.notice.startsWith("refusal_") ? `<p data-testid="counter"><b>${esc(t(adviceFor(v.notice)))}</b></p>` : ""}
+      ${v.recovered_certificates ? `<p data-testid="recovered-certificates"><b>${esc(t("notice.recovered_certificates", { n: v.recovered_certificates }))}</b></p>` : ""}
+      ${v.recovered_yen ? `<p data-testid="recovered-money"><b>${esc(t("notice.recovered_money", { yen: v.recovered_yen.toLocaleString("ja-JP") }))}</b></p>` : ""}</div>`,
     foot: spacer() + btn("btn.ok", { event: "notice_ok" }, "primary", "notice-ok"),
   }),
   left_behind: (v) => ({
@@ -436,6 +438,33 @@ setInterval(() => {
 // talks to the page that says it first.
 const SCREEN_TOKEN = new URLSearchParams(location.hash.slice(1)).get("token") || "";
 
+// The host beats every 0.5 s (host/ui/server.py); a page that hears nothing for 1.5 s — the
+// host died, hangs or the link broke — covers itself with "out of service" at once, so nobody
+// feeds money to a screen no one is behind. Any message from the host lifts it again.
+const HOST_SILENT_MS = 1500;
+S.heardAt = Date.now();
+S.hostLost = false;
+
+function hostLost(lost) {
+  if (lost === S.hostLost) return;
+  S.hostLost = lost;
+  let cover = $("#host-lost");
+  if (lost && !cover) {
+    cover = document.createElement("div");
+    cover.id = "host-lost";
+    cover.dataset.testid = "host-lost";
+    document.body.appendChild(cover);
+  }
+  if (cover) {
+    cover.innerHTML = lost ? `<div><h1>${esc(t("host_lost.title"))}</h1><p>${esc(t("host_lost.body"))}</p></div>` : "";
+    cover.hidden = !lost;
+  }
+}
+
+setInterval(() => {
+  if (Date.now() - S.heardAt > HOST_SILENT_MS) hostLost(true);
+}, 250);
+
 function connect() {
   const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");
   S.ws = ws;
@@ -445,10 +474,14 @@ function connect() {
   };
   ws.onclose = () => {
     $("#link").classList.add("down");
+    hostLost(true);
     setTimeout(connect, 1000);
   };
   ws.onmessage = (m) => {
     const msg = JSON.parse(m.data);
+    S.heardAt = Date.now();
+    hostLost(false);
+    if (msg.type === "beat") return;
     if (msg.type === "view") onView(msg);
     else if (msg.type === "pad") {
       S.pad = msg.count;
