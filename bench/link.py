@@ -37,12 +37,13 @@ import tty
 from collections.abc import Callable
 from typing import Any
 
-from protocol import link_codec as lc
+from protocol import link_catalog as lcat
+from protocol import link_channel as lch
 from sim.coproc.faultline import FaultLine, Faults
 
 
 def now_ms() -> int:
-    return int(time.monotonic() * 1000) & (lc.TICKS_PERIOD - 1)
+    return int(time.monotonic() * 1000) & (lch.TICKS_PERIOD - 1)
 
 
 class Endpoint(threading.Thread):
@@ -51,7 +52,7 @@ class Endpoint(threading.Thread):
     def __init__(self, fd: int, role: int) -> None:
         super().__init__(daemon=True)
         self.fd = fd
-        self.channel = lc.Channel(role, "bench", now_ms())
+        self.channel = lch.Channel(role, "bench", now_ms(), catalog_hash=lcat.CATALOG_HASH)
         self.outbox: list[tuple[int, bytes]] = []
         self.refill: Callable[[Endpoint], None] | None = None
         self.received: list[tuple[float, int, bytes]] = []
@@ -76,7 +77,7 @@ class Endpoint(threading.Thread):
             events += self.channel.tick(now_ms())
             stamp = time.perf_counter()
             for ev in events:
-                if isinstance(ev, lc.Received):
+                if isinstance(ev, lch.Received):
                     self.received.append((stamp, ev.msg_id, ev.body))
             with self.lock:
                 if self.refill is not None and self.channel.up:
@@ -110,8 +111,8 @@ def link_pair(faults: Faults | None) -> tuple[Endpoint, Endpoint, Callable[[], N
         line = FaultLine(os.ttyname(slave), faults, seed=42).start()
         host_fd = os.open(line.port, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
         tty.setraw(host_fd)
-    device = Endpoint(master, lc.ROLE_DEVICE)
-    host = Endpoint(host_fd, lc.ROLE_HOST)
+    device = Endpoint(master, lch.ROLE_DEVICE)
+    host = Endpoint(host_fd, lch.ROLE_HOST)
     device.start()
     host.start()
 
@@ -143,7 +144,7 @@ class Tally:
     def check(self, sent: int, bodies: list[bytes]) -> int:
         expect = 0
         for body in bodies:
-            counter = lc.decode_message(lc.MSG_COIN, body)[2]
+            counter = lcat.decode_message(lcat.MSG_COIN, body)[2]
             ahead = (counter - expect) & 0xFFFF
             if ahead == 0:
                 expect = (expect + 1) & 0xFFFF
@@ -157,19 +158,19 @@ class Tally:
 
 
 TYPICAL_DEVICE = [
-    (lc.MSG_COIN, (100, 3, 0)),
-    (lc.MSG_TRAY, (lc.TRAY_CHANGE, 1)),
-    (lc.MSG_COIN, (10, 1, 0)),
-    (lc.MSG_COIN, (500, 4, 0)),
-    (lc.MSG_DOOR, (0,)),
-    (lc.MSG_TRAY, (lc.TRAY_CERTIFICATE, 1)),
-    (lc.MSG_STATUS, (1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 3, 100, 1)),
+    (lcat.MSG_COIN, (100, 3, 0)),
+    (lcat.MSG_TRAY, (lcat.TRAY_CHANGE, 1)),
+    (lcat.MSG_COIN, (10, 1, 0)),
+    (lcat.MSG_COIN, (500, 4, 0)),
+    (lcat.MSG_DOOR, (0,)),
+    (lcat.MSG_TRAY, (lcat.TRAY_CERTIFICATE, 1)),
+    (lcat.MSG_STATUS, (1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 3, 100, 1)),
 ]
 TYPICAL_HOST = [
-    (lc.MSG_LED, (lc.LED_CARD_GUIDE, lc.LED_BLINK_SLOW)),
-    (lc.MSG_COIN_INHIBIT, (0,)),
-    (lc.MSG_BUZZER, (lc.BUZZER_REMINDER, 10)),
-    (lc.MSG_STATUS_REQUEST, ()),
+    (lcat.MSG_LED, (lcat.LED_CARD_GUIDE, lcat.LED_BLINK_SLOW)),
+    (lcat.MSG_COIN_INHIBIT, (0,)),
+    (lcat.MSG_BUZZER, (lcat.BUZZER_REMINDER, 10)),
+    (lcat.MSG_STATUS_REQUEST, ()),
 ]
 
 
@@ -184,17 +185,17 @@ def latency_and_efficiency(seconds: float, rate: float, tally: Tally) -> dict[st
         start = time.perf_counter()
         while time.perf_counter() - start < seconds:
             msg_id, values = TYPICAL_DEVICE[n % len(TYPICAL_DEVICE)]
-            if msg_id == lc.MSG_COIN:
+            if msg_id == lcat.MSG_COIN:
                 values = (values[0], values[1], coins & 0xFFFF)
                 sent_at[coins] = time.perf_counter()
                 coins += 1
-            body = lc.encode_message(msg_id, values)
+            body = lcat.encode_message(msg_id, values)
             with device.lock:
                 device.outbox.append((msg_id, body))
             body_bytes += len(body)
             if n % 3 == 0:
                 h_id, h_values = TYPICAL_HOST[(n // 3) % len(TYPICAL_HOST)]
-                h_body = lc.encode_message(h_id, h_values)
+                h_body = lcat.encode_message(h_id, h_values)
                 with host.lock:
                     host.outbox.append((h_id, h_body))
                 body_bytes += len(h_body)
@@ -205,8 +206,8 @@ def latency_and_efficiency(seconds: float, rate: float, tally: Tally) -> dict[st
         delays = []
         coin_bodies = []
         for stamp, msg_id, body in host.received:
-            if msg_id == lc.MSG_COIN:
-                counter = lc.decode_message(msg_id, body)[2]
+            if msg_id == lcat.MSG_COIN:
+                counter = lcat.decode_message(msg_id, body)[2]
                 coin_bodies.append(body)
                 delays.append((stamp - sent_at[counter]) * 1000)
         tally.check(coins, coin_bodies)
@@ -227,9 +228,9 @@ def goodput(seconds: float, faults: Faults | None, tally: Tally) -> float:
         counter = [0]
 
         def refill(ep: Endpoint) -> None:
-            while len(ep.outbox) < lc.WINDOW:
-                body = lc.encode_message(lc.MSG_COIN, (100, 3, counter[0] & 0xFFFF))
-                ep.outbox.append((lc.MSG_COIN, body))
+            while len(ep.outbox) < lch.WINDOW:
+                body = lcat.encode_message(lcat.MSG_COIN, (100, 3, counter[0] & 0xFFFF))
+                ep.outbox.append((lcat.MSG_COIN, body))
                 counter[0] += 1
 
         start_count = len(host.received)
@@ -267,9 +268,9 @@ def line_rate(seconds: float, faults: Faults) -> dict[str, Any]:
         counter = [0]
 
         def refill(ep: Endpoint) -> None:
-            while len(ep.outbox) < lc.WINDOW:
-                body = lc.encode_message(lc.MSG_COIN, (100, 3, counter[0] & 0xFFFF))
-                ep.outbox.append((lc.MSG_COIN, body))
+            while len(ep.outbox) < lch.WINDOW:
+                body = lcat.encode_message(lcat.MSG_COIN, (100, 3, counter[0] & 0xFFFF))
+                ep.outbox.append((lcat.MSG_COIN, body))
                 counter[0] += 1
 
         start_count = len(host.received)
@@ -291,7 +292,7 @@ def line_rate(seconds: float, faults: Faults) -> dict[str, Any]:
         time.sleep(1.0)  # let the window drain
         bodies = [b for _, _, b in host.received[start_count:]]
         tally.check(sent, bodies)
-        body_bytes = delivered * len(lc.encode_message(lc.MSG_COIN, (100, 3, 0)))
+        body_bytes = delivered * len(lcat.encode_message(lcat.MSG_COIN, (100, 3, 0)))
         return {
             "msgs_per_s": round(delivered / elapsed, 1),
             "efficiency": round(body_bytes / wire, 3) if wire else 0.0,
@@ -306,7 +307,7 @@ def line_rate(seconds: float, faults: Faults) -> dict[str, Any]:
 
 
 def run_line_rate(args: argparse.Namespace) -> dict[str, Any]:
-    result: dict[str, Any] = {"mode": "line_rate", "baud": LINE_BAUD, "window": lc.WINDOW}
+    result: dict[str, Any] = {"mode": "line_rate", "baud": LINE_BAUD, "window": lch.WINDOW}
     for name in args.profiles.split(","):
         result[name] = line_rate(args.seconds, PROFILES[name])
     if "clean" in result and "flip1" in result and result["clean"]["msgs_per_s"]:
@@ -370,8 +371,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     result["goodput_rounds"] = args.rounds
     result["lost"] = tally.lost
     result["duplicated"] = tally.duplicated
-    result["window"] = lc.WINDOW
-    result["rto_ms"] = lc.RTO_MS
+    result["window"] = lch.WINDOW
+    result["rto_ms"] = lch.RTO_MS
     return result
 
 

@@ -10,7 +10,8 @@ import buzzer
 import coin
 import config
 import leds
-import link_codec as lc
+import link_catalog as lcat
+import link_channel as lch
 import machine
 import switches
 import ticks
@@ -18,9 +19,9 @@ from machine import PWM, UART, Pin
 
 # the rp2 port defines PWRON_RESET and WDT_RESET; other causes are not on every port
 _CAUSES = {
-    machine.PWRON_RESET: lc.RESET_POWER_ON,
-    machine.WDT_RESET: lc.RESET_WATCHDOG,
-    getattr(machine, "SOFT_RESET", -1): lc.RESET_SOFT,
+    machine.PWRON_RESET: lch.RESET_POWER_ON,
+    machine.WDT_RESET: lch.RESET_WATCHDOG,
+    getattr(machine, "SOFT_RESET", -1): lch.RESET_SOFT,
 }
 
 
@@ -39,7 +40,7 @@ class App:
         now = ticks.now()
         self.boot_ms = now
         self.boot_id = rand32()
-        self.reset_cause = _CAUSES.get(machine.reset_cause(), lc.RESET_OTHER)
+        self.reset_cause = _CAUSES.get(machine.reset_cause(), lch.RESET_OTHER)
         self.uart = UART(
             board.LINK_UART_ID,
             baudrate=config.LINK_BAUD,
@@ -48,8 +49,13 @@ class App:
             rxbuf=config.LINK_RXBUF,
             txbuf=config.LINK_TXBUF,
         )
-        self.channel = lc.Channel(
-            lc.ROLE_DEVICE, config.FW_VERSION, now, self.reset_cause, rand32=rand32
+        self.channel = lch.Channel(
+            lch.ROLE_DEVICE,
+            config.FW_VERSION,
+            now,
+            self.reset_cause,
+            catalog_hash=lcat.CATALOG_HASH,
+            rand32=rand32,
         )
         self.inhibit_pin = Pin(board.COIN_INHIBIT, Pin.OUT)
         self.inhibited = True
@@ -62,9 +68,9 @@ class App:
         self.pulse_pin.irq(self._on_pulse_edge, edge)
         self.inputs: list[tuple[Pin, switches.Debounced, int, int]] = []
         for pin_no, active, kind, which in (
-            (board.TRAY_CERT, board.TRAY_PRESENT, lc.MSG_TRAY, lc.TRAY_CERTIFICATE),
-            (board.TRAY_CHANGE, board.TRAY_PRESENT, lc.MSG_TRAY, lc.TRAY_CHANGE),
-            (board.DOOR, board.DOOR_OPEN, lc.MSG_DOOR, 0),
+            (board.TRAY_CERT, board.TRAY_PRESENT, lcat.MSG_TRAY, lcat.TRAY_CERTIFICATE),
+            (board.TRAY_CHANGE, board.TRAY_PRESENT, lcat.MSG_TRAY, lcat.TRAY_CHANGE),
+            (board.DOOR, board.DOOR_OPEN, lcat.MSG_DOOR, 0),
         ):
             pin = Pin(pin_no, Pin.IN, Pin.PULL_UP)
             state = 1 if pin.value() == active else 0
@@ -112,14 +118,14 @@ class App:
         self.coin_counter = (self.coin_counter + 1) & 0xFFFF
         kind, value, pulses = result
         if kind == coin.COIN:
-            body = lc.encode_message(lc.MSG_COIN, (value, pulses, self.coin_counter))
-            self.queue(lc.MSG_COIN, body)
+            body = lcat.encode_message(lcat.MSG_COIN, (value, pulses, self.coin_counter))
+            self.queue(lcat.MSG_COIN, body)
         else:
-            body = lc.encode_message(lc.MSG_COIN_REJECTED, (value, pulses, self.coin_counter))
-            self.queue(lc.MSG_COIN_REJECTED, body)
+            body = lcat.encode_message(lcat.MSG_COIN_REJECTED, (value, pulses, self.coin_counter))
+            self.queue(lcat.MSG_COIN_REJECTED, body)
 
     def queue(self, msg_id: int, body: bytes) -> None:
-        kept = (lc.MSG_COIN, lc.MSG_COIN_REJECTED, lc.MSG_STATUS)
+        kept = (lcat.MSG_COIN, lcat.MSG_COIN_REJECTED, lcat.MSG_STATUS)
         if len(self.outbox) >= config.OUTBOX_MAX:
             # sensor changes can go (STATUS re-sends them in full); coin events never do:
             # the inhibit line, asserted while the link is down, bounds how many can come.
@@ -135,8 +141,8 @@ class App:
 
     def status_body(self, now: int) -> bytes:
         states = [s[1].state for s in self.inputs]
-        return lc.encode_message(
-            lc.MSG_STATUS,
+        return lcat.encode_message(
+            lcat.MSG_STATUS,
             (
                 1 if self.inhibited else 0,
                 states[2],
@@ -149,7 +155,7 @@ class App:
                 1 if self.leds.out_of_service else 0,
                 self.reset_cause,
                 self.coin_counter,
-                lc.ticks_diff(now, self.boot_ms) // 1000,
+                lch.ticks_diff(now, self.boot_ms) // 1000,
                 self.boot_id,
             ),
         )
@@ -157,34 +163,34 @@ class App:
     # -- link ---------------------------------------------------------------------------
     def on_message(self, msg_id: int, body: bytes, now: int) -> None:
         try:
-            values = lc.decode_message(msg_id, body)
-        except lc.MessageError:
+            values = lcat.decode_message(msg_id, body)
+        except lcat.MessageError:
             return  # the catalog hash matched, so this is a host bug: ignore, never crash
-        if msg_id == lc.MSG_COIN_INHIBIT:
+        if msg_id == lcat.MSG_COIN_INHIBIT:
             self.set_inhibit(values[0] != 0)
-        elif msg_id == lc.MSG_BUZZER:
+        elif msg_id == lcat.MSG_BUZZER:
             self.buzzer.play(values[0], values[1], now)
-        elif msg_id == lc.MSG_LED:
+        elif msg_id == lcat.MSG_LED:
             self.leds.set(values[0], values[1])
-        elif msg_id == lc.MSG_SERVICE_MODE:
+        elif msg_id == lcat.MSG_SERVICE_MODE:
             if values[0]:
                 self.leds.safe()
             else:
                 self.leds.out_of_service = False
-        elif msg_id == lc.MSG_STATUS_REQUEST:
-            self.queue(lc.MSG_STATUS, self.status_body(now))
+        elif msg_id == lcat.MSG_STATUS_REQUEST:
+            self.queue(lcat.MSG_STATUS, self.status_body(now))
 
     def on_link_event(self, event: object, now: int) -> None:
-        if isinstance(event, lc.Received):
+        if isinstance(event, lch.Received):
             self.on_message(event.msg_id, event.body, now)
-        elif isinstance(event, lc.LinkUp):
+        elif isinstance(event, lch.LinkUp):
             # the host learns the whole state first, then the coin events that waited
-            self.outbox.insert(0, (lc.MSG_STATUS, self.status_body(now)))
+            self.outbox.insert(0, (lcat.MSG_STATUS, self.status_body(now)))
             self.lock_acceptors(False)  # a host is there: it inhibits them by protocol
-        elif isinstance(event, lc.LinkDown):
+        elif isinstance(event, lch.LinkDown):
             self.safe_state()
-            resend = [m for m in event.unacked if m[0] in (lc.MSG_COIN, lc.MSG_COIN_REJECTED)]
-            self.outbox = resend + [m for m in self.outbox if m[0] != lc.MSG_STATUS]
+            resend = [m for m in event.unacked if m[0] in (lcat.MSG_COIN, lcat.MSG_COIN_REJECTED)]
+            self.outbox = resend + [m for m in self.outbox if m[0] != lcat.MSG_STATUS]
 
     def link_step(self, now: int) -> None:
         """One turn of the link: read what arrived, run the channel, send what it made."""
@@ -223,12 +229,12 @@ class App:
             for result in self.decoder.poll(now, pulse_active):
                 self._coin_event(result)
             for pin, deb, kind, which in self.inputs:
-                active = board.DOOR_OPEN if kind == lc.MSG_DOOR else board.TRAY_PRESENT
+                active = board.DOOR_OPEN if kind == lcat.MSG_DOOR else board.TRAY_PRESENT
                 if deb.sample(1 if pin.value() == active else 0, now) and self.channel.up:
-                    if kind == lc.MSG_DOOR:
-                        self.queue(kind, lc.encode_message(kind, (deb.state,)))
+                    if kind == lcat.MSG_DOOR:
+                        self.queue(kind, lcat.encode_message(kind, (deb.state,)))
                     else:
-                        self.queue(kind, lc.encode_message(kind, (which, deb.state)))
+                        self.queue(kind, lcat.encode_message(kind, (which, deb.state)))
             self.alive["inputs"] = now
             await asyncio.sleep_ms(config.SWITCH_POLL_MS)
 
@@ -246,7 +252,7 @@ class App:
             now = ticks.now()
             healthy = True
             for t in self.alive.values():
-                if lc.ticks_diff(now, t) > config.STALL_LIMIT_MS:
+                if lch.ticks_diff(now, t) > config.STALL_LIMIT_MS:
                     healthy = False
             if healthy:
                 wdt.feed()

@@ -1,7 +1,7 @@
 """Alarm buzzer patterns on a PWM pin. Each pattern is (frequency Hz, on ms, off ms) steps;
 the frequencies differ per pattern so a listener (or the simulator) can tell them apart."""
 
-import link_codec as lc
+import link_channel as lch
 import ticks
 from machine import PWM
 
@@ -49,12 +49,12 @@ class Buzzer:
         """Advance the pattern; called every few milliseconds by the buzzer task."""
         if self.pattern == OFF:
             return
-        if self._timed and lc.ticks_diff(now, self._until) >= 0:
+        if self._timed and lch.ticks_diff(now, self._until) >= 0:
             self.play(OFF, 0, now)
             return
         steps = PATTERNS[self.pattern]
         freq, on_ms, off_ms = steps[self._step]
-        elapsed = lc.ticks_diff(now, self._step_at)
+        elapsed = lch.ticks_diff(now, self._step_at)
         if elapsed < on_ms:
             if not self._sounding:
                 self.pwm.freq(freq)

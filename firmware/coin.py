@@ -6,7 +6,7 @@ by the polling task instead, which is enough to catch a line stuck active.
 """
 
 import config
-import link_codec as lc
+import link_channel as lch
 
 COIN = 1
 REJECT_COUNT = 1
@@ -51,10 +51,10 @@ class PulseDecoder:
         self._edges = []
         for t in edges:
             if self._pulses:
-                since = lc.ticks_diff(t, self._last_edge)
+                since = lch.ticks_diff(t, self._last_edge)
                 if since < config.PULSE_DEBOUNCE_MS:
                     continue  # contact bounce on the same pulse
-                if lc.ticks_diff(t, self._last_activity) >= config.TRAIN_GAP_MS:
+                if lch.ticks_diff(t, self._last_activity) >= config.TRAIN_GAP_MS:
                     self._finish(out)  # the poll ran late: that edge starts a new train
                 elif since < config.PULSE_MIN_PERIOD_MS:
                     self._bad = True  # pulses faster than any acceptor sends: noise
@@ -66,10 +66,10 @@ class PulseDecoder:
                 self._last_activity = now
             if self._active_since < 0:
                 self._active_since = now
-            elif lc.ticks_diff(now, self._active_since) > config.PULSE_MAX_MS and self._pulses:
+            elif lch.ticks_diff(now, self._active_since) > config.PULSE_MAX_MS and self._pulses:
                 self._bad = True  # line held active far longer than a pulse
             return out
         self._active_since = -1
-        if self._pulses and lc.ticks_diff(now, self._last_activity) >= config.TRAIN_GAP_MS:
+        if self._pulses and lch.ticks_diff(now, self._last_activity) >= config.TRAIN_GAP_MS:
             self._finish(out)
         return out

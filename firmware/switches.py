@@ -1,6 +1,6 @@
 """Debounced level inputs (tray sensors, door switch): a change counts once stable."""
 
-import link_codec as lc
+import link_channel as lch
 
 
 class Debounced:
@@ -16,7 +16,7 @@ class Debounced:
             self._candidate = level
             self._since = now
             return False
-        if level != self.state and lc.ticks_diff(now, self._since) >= self.stable_ms:
+        if level != self.state and lch.ticks_diff(now, self._since) >= self.stable_ms:
             self.state = level
             return True
         return False

@@ -1,5 +1,5 @@
 """Milliseconds on MicroPython's wrapping 2**30 tick counter, as plain ints: the link codec
-and every task do their arithmetic with link_codec.ticks_diff on these values."""
+and every task do their arithmetic with link_channel.ticks_diff on these values."""
 
 import time
 

@@ -1,4 +1,4 @@
-"""make firmware-check: firmware and the shared link codec compile with mpy-cross, the
+"""make firmware-check: firmware and the shared link modules compile with mpy-cross, the
 codec passes protocol/vectors.json under the real MicroPython interpreter (WebAssembly
 build under Node), and the firmware's heap through a burst stays within budget
 (tools/firmware_heap.py, `mp heap: {... "heap_peak_kb": ...}`)."""
@@ -18,10 +18,7 @@ import firmware_heap  # noqa: E402
 
 def mpy_sources() -> list[Path]:
     files = sorted((ROOT / "firmware").rglob("*.py"))
-    codec = ROOT / "protocol" / "link_codec.py"
-    if codec.exists():
-        files.append(codec)
-    return files
+    return files + sorted((ROOT / "protocol").glob("link_*.py"))
 
 
 def main() -> int:

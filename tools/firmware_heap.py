@@ -23,20 +23,21 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from protocol import link_codec as lc  # noqa: E402
+from protocol import link_catalog as lcat  # noqa: E402
+from protocol import link_channel as lch  # noqa: E402
 
 BUDGET_KB = 64  # what an RP2040 leaves the heap, with room for the port itself: fails above
 GOAL_KB = 40  # issue 19's goal, reported beside the figure (not yet met: see firmware/README)
 STEP_MS = 2  # the firmware's LINK_POLL_MS
 COMMANDS = [
-    (lc.MSG_LED, (0, lc.LED_BLINK_FAST)),
-    (lc.MSG_LED, (1, lc.LED_BLINK_FAST)),
-    (lc.MSG_LED, (2, lc.LED_BLINK_FAST)),
-    (lc.MSG_BUZZER, (lc.BUZZER_ALARM, 2)),
-    (lc.MSG_COIN_INHIBIT, (0,)),
-    (lc.MSG_SERVICE_MODE, (0,)),
-    (lc.MSG_STATUS_REQUEST, ()),
-    (lc.MSG_STATUS_REQUEST, ()),
+    (lcat.MSG_LED, (0, lcat.LED_BLINK_FAST)),
+    (lcat.MSG_LED, (1, lcat.LED_BLINK_FAST)),
+    (lcat.MSG_LED, (2, lcat.LED_BLINK_FAST)),
+    (lcat.MSG_BUZZER, (lcat.BUZZER_ALARM, 2)),
+    (lcat.MSG_COIN_INHIBIT, (0,)),
+    (lcat.MSG_SERVICE_MODE, (0,)),
+    (lcat.MSG_STATUS_REQUEST, ()),
+    (lcat.MSG_STATUS_REQUEST, ()),
 ]
 
 
@@ -65,9 +66,19 @@ class Device:
         self.proc.wait(timeout=10)
 
 
-def run(mpy_dir: Path, lc: Any = lc) -> dict[str, object]:
+def run(mpy_dir: Path, old_codec: Any = None) -> dict[str, object]:
+    """`old_codec`: an older build's single-file link_codec module, channel and catalog in one."""
+    chan = old_codec or lch
+    cat = old_codec or lcat
     dev = Device(mpy_dir)
-    host = lc.Channel(lc.ROLE_HOST, "host", 0, lc.RESET_HOST, rand32=lambda: 0x51525354)
+    host = chan.Channel(
+        chan.ROLE_HOST,
+        "host",
+        0,
+        chan.RESET_HOST,
+        catalog_hash=cat.CATALOG_HASH,
+        rand32=lambda: 0x51525354,
+    )
     pending: list[tuple[int, bytes]] = []
     counters: list[int] = []
     to_dev = b""
@@ -76,7 +87,7 @@ def run(mpy_dir: Path, lc: Any = lc) -> dict[str, object]:
         for now in range(0, 7000, STEP_MS):
             if now == 600:
                 dev.ask("coins 64")  # an outbox's worth at once
-                pending += [(m, lc.encode_message(m, v)) for m, v in COMMANDS]
+                pending += [(m, cat.encode_message(m, v)) for m, v in COMMANDS]
             if now == 2400:
                 dev.ask("noise 1500")  # more than the UART buffer holds
             if now == 2800:
@@ -89,7 +100,7 @@ def run(mpy_dir: Path, lc: Any = lc) -> dict[str, object]:
                 out = b""
             events = host.receive(out, now) + host.tick(now)
             for ev in events:
-                if isinstance(ev, lc.Received) and ev.msg_id == lc.MSG_COIN:
+                if isinstance(ev, chan.Received) and ev.msg_id == cat.MSG_COIN:
                     counters.append(struct.unpack("<HBH", ev.body)[2])
             while pending and host.can_send():
                 host.send(*pending.pop(0), now)
@@ -118,7 +129,8 @@ def run(mpy_dir: Path, lc: Any = lc) -> dict[str, object]:
 
 
 def load_codec(path: Path) -> Any:
-    """Another build's link_codec.py for the host, to measure an older firmware alike."""
+    """An older build's link_codec.py (before the split) for the host, to measure an older
+    firmware alike."""
     spec = importlib.util.spec_from_file_location("other_link_codec", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -128,7 +140,7 @@ def load_codec(path: Path) -> Any:
 
 def main(mpy_dir: Path, host_codec: Path | None = None) -> int:
     try:
-        result = run(mpy_dir, load_codec(host_codec) if host_codec else lc)
+        result = run(mpy_dir, load_codec(host_codec) if host_codec else None)
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
         print("mp heap: " + str(exc))
         return 1

@@ -1,7 +1,7 @@
-"""`make flash PORT=/dev/ttyACM0`: deploy the firmware and the shared link codec to a Pico
+"""`make flash PORT=/dev/ttyACM0`: deploy the firmware and the shared link modules to a Pico
 running MicroPython, with mpremote (the Pico's USB REPL port, not the link UART).
 
-Every file of firmware/ and protocol/link_codec.py goes to the board's root, side by side
+Every file of firmware/ and protocol/link_*.py goes to the board's root, side by side
 as the firmware imports them; --mpy precompiles all but main.py with mpy-cross (less RAM
 and a faster boot). The running firmware feeds a watchdog: strap GP22 (SAFE_BOOT) to GND
 and reset the board first, or the watchdog may reset it in the middle of the copy.
@@ -19,8 +19,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def link_modules() -> list[Path]:
+    """The codec the firmware shares with the host: framing, channel and message catalog."""
+    return sorted((ROOT / "protocol").glob("link_*.py"))
+
+
 def sources() -> list[Path]:
-    return [*sorted((ROOT / "firmware").glob("*.py")), ROOT / "protocol" / "link_codec.py"]
+    return [*sorted((ROOT / "firmware").glob("*.py")), *link_modules()]
 
 
 def plan(port: str, mpy: bool, build: Path) -> list[list[str]]:

@@ -22,8 +22,10 @@ const mp = await loadMicroPython({
   stderr: (line) => out.push(line),
 });
 mp.FS.mkdir("/kofu");
-for (const name of ["link_codec.py", "vector_check.py", "vectors.json"]) {
-  mp.FS.writeFile("/kofu/" + name, readFileSync(join(root, "protocol", name)));
+const protocol = join(root, "protocol");
+const linkModules = readdirSync(protocol).filter((n) => n.startsWith("link_") && n.endsWith(".py"));
+for (const name of [...linkModules, "vector_check.py", "vectors.json"]) {
+  mp.FS.writeFile("/kofu/" + name, readFileSync(join(protocol, name)));
 }
 const script = `
 import sys, json
@@ -98,7 +100,9 @@ const fwdir = join(root, "firmware");
 for (const name of readdirSync(fwdir).filter((n) => n.endsWith(".py") && n !== "main.py")) {
   mp.FS.writeFile("/fw/" + name, readFileSync(join(fwdir, name)));
 }
-mp.FS.writeFile("/fw/link_codec.py", readFileSync(join(root, "protocol", "link_codec.py")));
+for (const name of linkModules) {
+  mp.FS.writeFile("/fw/" + name, readFileSync(join(protocol, name)));
+}
 mp.FS.writeFile("/fw/smoke.py", readFileSync(join(root, "tools", "mp_firmware_smoke.py")));
 try {
   mp.runPython('import sys\nsys.path.insert(0, "/fw")\nimport smoke\n');

@@ -24,7 +24,7 @@ def _chunks(data: bytes) -> list[bytes]:
     return [data[i : i + step] for i in range(0, len(data), step)] or [b""]
 
 
-# -- the coprocessor link (protocol/link_codec.py) --------------------------------------------
+# -- the coprocessor link (protocol/link_frame.py) --------------------------------------------
 @functools.cache
 def _link_vectors() -> dict[str, object]:
     vectors: dict[str, object] = json.loads((ROOT / "protocol/vectors.json").read_text())
@@ -38,54 +38,54 @@ def _link_session() -> int:
 
 
 def _link_frame_samples() -> list[bytes]:
-    from protocol import link_codec as lc
+    from protocol import link_frame as lf
 
     frames = _link_vectors()["frames"]
     assert isinstance(frames, list)
     out = []
     for f in frames:
         encoded = bytes.fromhex(f["wire"]).strip(b"\x00")
-        out.append(lc.cobs_decode(encoded))
+        out.append(lf.cobs_decode(encoded))
     return out
 
 
 @functools.cache
 def _link_sessions() -> bool:
-    """Whether this link_codec seeds session frames' CRCs (protocol version 2 and later)."""
+    """Whether this link_frame seeds session frames' CRCs (protocol version 2 and later)."""
     import inspect
 
-    from protocol import link_codec as lc
+    from protocol import link_frame as lf
 
-    return "session" in inspect.signature(lc.unpack_frame).parameters
+    return "session" in inspect.signature(lf.unpack_frame).parameters
 
 
 def _link_crc_fixed(data: bytes) -> bytes:
     """The frame with a CRC that matches (session-seeded when its first byte says so), so
     mutations reach the header and length checks behind the CRC."""
-    from protocol import link_codec as lc
+    from protocol import link_frame as lf
 
     if len(data) < 5:
         return data
     covered = data[:-4]
     if _link_sessions() and data[0] >> 6:
-        crc = lc.crc32(covered, lc.session_seed(_link_session()))
+        crc = lf.crc32(covered, lf.session_seed(_link_session()))
     else:
-        crc = lc.crc32(covered)
+        crc = lf.crc32(covered)
     return covered + struct.pack("<I", crc)
 
 
 def _link_frame(data: bytes) -> None:
     """Odd-length inputs get a matching CRC first; even-length ones are decoded as they are."""
-    from protocol import link_codec as lc
+    from protocol import link_frame as lf
 
     if len(data) % 2:
         data = _link_crc_fixed(data)
     if _link_sessions():
-        frame = lc.unpack_frame(data, session=_link_session())
+        frame = lf.unpack_frame(data, session=_link_session())
     else:
-        frame = lc.unpack_frame(data)
+        frame = lf.unpack_frame(data)
     try:
-        again = lc.pack_frame(frame)
+        again = lf.pack_frame(frame)
     except ValueError as exc:
         raise Inconsistent(f"unpack_frame accepted what pack_frame refuses: {exc}") from None
     if again != data:
@@ -102,12 +102,12 @@ def _link_stream_samples() -> list[bytes]:
 
 
 def _link_stream(data: bytes) -> None:
-    from protocol import link_codec as lc
+    from protocol import link_frame as lf
 
-    reader = lc.FrameReader(_link_session()) if _link_sessions() else lc.FrameReader()
+    reader = lf.FrameReader(_link_session()) if _link_sessions() else lf.FrameReader()
     for chunk in _chunks(data):
         for item in reader.feed(chunk):
-            if not isinstance(item, lc.Frame | lc.DecodeError):
+            if not isinstance(item, lf.Frame | lf.DecodeError):
                 raise Inconsistent(f"FrameReader yielded {type(item).__name__}")
 
 
@@ -447,13 +447,13 @@ def all_targets() -> list[Target]:
     from drivers.coin.errors import FrameError
     from drivers.nfc.errors import CardError
     from drivers.printer.ipp_core import IppError
-    from protocol.link_codec import DecodeError
+    from protocol.link_frame import DecodeError
 
     return [
         Target("link_frame", _link_frame, (DecodeError,), _link_frame_samples, max_len=260,
-               doc="protocol.link_codec.unpack_frame; repacks to the same bytes"),
+               doc="protocol.link_frame.unpack_frame; repacks to the same bytes"),
         Target("link_stream", _link_stream, (), _link_stream_samples, max_len=1200,
-               doc="protocol.link_codec.FrameReader.feed: errors are values, never raised"),
+               doc="protocol.link_frame.FrameReader.feed: errors are values, never raised"),
         Target("cctalk_frame", _cctalk_frame, (FrameError,), _cctalk_samples, max_len=300,
                doc="drivers.coin.cctalk.decode (SUM8 and CRC-16); re-encodes the same"),
         Target("cctalk_link", _cctalk_link, (FrameError,), _cctalk_samples, max_len=600,

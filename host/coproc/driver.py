@@ -1,6 +1,6 @@
 """CoprocDriver: the host side of the coprocessor link, over a serial port with asyncio.
 
-It owns the port (reopening it whenever it disappears), runs the sans-IO link_codec.Channel,
+It owns the port (reopening it whenever it disappears), runs the sans-IO link_channel.Channel,
 turns messages into typed events for any number of subscribers, and sends commands that
 return once the coprocessor acknowledged them.
 """
@@ -31,7 +31,8 @@ from host.coproc.messages import (
     decode_event,
     reset_cause,
 )
-from protocol import link_codec as lc
+from protocol import link_catalog as lcat
+from protocol import link_channel as lch
 
 log = logging.getLogger("kofu.coproc")
 
@@ -52,7 +53,7 @@ class CommandNotDelivered(CoprocError):
 
 
 def _now_ms() -> int:
-    return int(time.monotonic() * 1000) & (lc.TICKS_PERIOD - 1)
+    return int(time.monotonic() * 1000) & (lch.TICKS_PERIOD - 1)
 
 
 class _Serial(asyncio.Protocol):
@@ -89,14 +90,14 @@ class CoprocDriver:
         reopen_s: float = 0.2,
         tick_ms: int = 10,
         version: str = HOST_VERSION,
-        catalog_hash: int = lc.CATALOG_HASH,
+        catalog_hash: int = lcat.CATALOG_HASH,
     ) -> None:
         self.port = port
         self.baudrate = baudrate
         self.reopen_s = reopen_s
         self.tick_ms = tick_ms
-        self.channel = lc.Channel(
-            lc.ROLE_HOST, version, _now_ms(), lc.RESET_HOST, catalog_hash=catalog_hash
+        self.channel = lch.Channel(
+            lch.ROLE_HOST, version, _now_ms(), lch.RESET_HOST, catalog_hash=catalog_hash
         )
         self._proto: _Serial | None = None
         self._subscribers: list[asyncio.Queue[CoprocEvent]] = []
@@ -187,22 +188,22 @@ class CoprocDriver:
 
     # -- commands -------------------------------------------------------------------------
     async def set_coin_inhibit(self, inhibit: bool, timeout: float = 2.0) -> None:
-        await self._command(lc.MSG_COIN_INHIBIT, (1 if inhibit else 0,), timeout)
+        await self._command(lcat.MSG_COIN_INHIBIT, (1 if inhibit else 0,), timeout)
 
     async def buzzer(self, pattern: BuzzerPattern, seconds: int = 0, timeout: float = 2.0) -> None:
         """Play a pattern; seconds=0 plays it until changed (CHIME always plays once)."""
-        await self._command(lc.MSG_BUZZER, (int(pattern), seconds), timeout)
+        await self._command(lcat.MSG_BUZZER, (int(pattern), seconds), timeout)
 
     async def led(self, led: Led, mode: LedMode, timeout: float = 2.0) -> None:
-        await self._command(lc.MSG_LED, (int(led), int(mode)), timeout)
+        await self._command(lcat.MSG_LED, (int(led), int(mode)), timeout)
 
     async def service_mode(self, out_of_service: bool, timeout: float = 2.0) -> None:
-        await self._command(lc.MSG_SERVICE_MODE, (1 if out_of_service else 0,), timeout)
+        await self._command(lcat.MSG_SERVICE_MODE, (1 if out_of_service else 0,), timeout)
 
     async def request_status(self, timeout: float = 2.0) -> StatusReport:
         queue = self.subscribe()
         try:
-            await self._command(lc.MSG_STATUS_REQUEST, (), timeout)
+            await self._command(lcat.MSG_STATUS_REQUEST, (), timeout)
             async with asyncio.timeout(timeout):
                 while True:
                     event = await queue.get()
@@ -214,7 +215,7 @@ class CoprocDriver:
             self.unsubscribe(queue)
 
     async def _command(self, msg_id: int, values: tuple[int, ...], timeout: float) -> None:
-        body = lc.encode_message(msg_id, values)  # MessageError for out-of-range values
+        body = lcat.encode_message(msg_id, values)  # MessageError for out-of-range values
         try:
             async with asyncio.timeout(timeout):
                 while not self.channel.can_send():  # back-pressure: wait for window space
@@ -229,7 +230,7 @@ class CoprocDriver:
                 await fut
         except TimeoutError:
             raise LinkDownError(
-                f"{lc.message_name(msg_id)} not acknowledged within {timeout:.1f} s "
+                f"{lcat.message_name(msg_id)} not acknowledged within {timeout:.1f} s "
                 f"(link {'up' if self.health.up else 'down'})"
             ) from None
 
@@ -288,14 +289,14 @@ class CoprocDriver:
     # -- channel events -------------------------------------------------------------------
     def _handle(self, events: list[object]) -> None:
         for event in events:
-            if isinstance(event, lc.Received):
+            if isinstance(event, lch.Received):
                 self._on_message(event.msg_id, event.body)
-            elif isinstance(event, lc.Acked):
+            elif isinstance(event, lch.Acked):
                 fut = self._pending.pop(event.seq, None)
                 if fut is not None and not fut.done():
                     fut.set_result(None)
                 self._changed.set()
-            elif isinstance(event, lc.LinkUp):
+            elif isinstance(event, lch.LinkUp):
                 log.info(
                     "coprocessor link up: %s, reset cause %s",
                     event.peer_fw,
@@ -310,22 +311,22 @@ class CoprocDriver:
                     peer_fw=event.peer_fw,
                     peer_reset_cause=reset_cause(event.peer_reset_cause),
                 )
-            elif isinstance(event, lc.LinkDown):
+            elif isinstance(event, lch.LinkDown):
                 log.warning("coprocessor link down: %s", event.reason)
                 for fut in self._pending.values():
                     if not fut.done():
                         fut.set_exception(CommandNotDelivered(f"link down: {event.reason}"))
                 self._pending.clear()
                 self._set_health(up=False, reason=event.reason)
-            elif isinstance(event, lc.Refused):
+            elif isinstance(event, lch.Refused):
                 log.error("coprocessor link refused: %s", event.text)
                 self._set_health(up=False, reason="refused", refused=event.text)
 
     def _on_message(self, msg_id: int, body: bytes) -> None:
         try:
             event = decode_event(msg_id, body, self._boot_id or 0)
-        except lc.MessageError as exc:
-            log.error("coprocessor sent a malformed %s: %s", lc.message_name(msg_id), exc)
+        except lcat.MessageError as exc:
+            log.error("coprocessor sent a malformed %s: %s", lcat.message_name(msg_id), exc)
             return
         if event is None:
             log.error("coprocessor sent unexpected message id %d", msg_id)

@@ -6,46 +6,47 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
-from protocol import link_codec as lc
+from protocol import link_catalog as lcat
+from protocol import link_channel as lch
 
 
 class BuzzerPattern(IntEnum):
-    OFF = lc.BUZZER_OFF
-    CHIME = lc.BUZZER_CHIME  # plays once
-    REMINDER = lc.BUZZER_REMINDER  # "take your card / certificate / change"
-    ALARM = lc.BUZZER_ALARM
-    ERROR = lc.BUZZER_ERROR
+    OFF = lcat.BUZZER_OFF
+    CHIME = lcat.BUZZER_CHIME  # plays once
+    REMINDER = lcat.BUZZER_REMINDER  # "take your card / certificate / change"
+    ALARM = lcat.BUZZER_ALARM
+    ERROR = lcat.BUZZER_ERROR
 
 
 class Led(IntEnum):
-    CARD_GUIDE = lc.LED_CARD_GUIDE
-    TRAY_GUIDE = lc.LED_TRAY_GUIDE
-    CHANGE_GUIDE = lc.LED_CHANGE_GUIDE
+    CARD_GUIDE = lcat.LED_CARD_GUIDE
+    TRAY_GUIDE = lcat.LED_TRAY_GUIDE
+    CHANGE_GUIDE = lcat.LED_CHANGE_GUIDE
 
 
 class LedMode(IntEnum):
-    OFF = lc.LED_OFF
-    ON = lc.LED_ON
-    BLINK_SLOW = lc.LED_BLINK_SLOW
-    BLINK_FAST = lc.LED_BLINK_FAST
+    OFF = lcat.LED_OFF
+    ON = lcat.LED_ON
+    BLINK_SLOW = lcat.LED_BLINK_SLOW
+    BLINK_FAST = lcat.LED_BLINK_FAST
 
 
 class Tray(IntEnum):
-    CERTIFICATE = lc.TRAY_CERTIFICATE
-    CHANGE = lc.TRAY_CHANGE
+    CERTIFICATE = lcat.TRAY_CERTIFICATE
+    CHANGE = lcat.TRAY_CHANGE
 
 
 class CoinRejectReason(IntEnum):
-    PULSE_COUNT = lc.COIN_REJECT_COUNT  # the train matches no coin value
-    PULSE_WIDTH = lc.COIN_REJECT_WIDTH  # pulses too short or too long: noise or a fault
+    PULSE_COUNT = lcat.COIN_REJECT_COUNT  # the train matches no coin value
+    PULSE_WIDTH = lcat.COIN_REJECT_WIDTH  # pulses too short or too long: noise or a fault
 
 
 class ResetCause(IntEnum):
-    POWER_ON = lc.RESET_POWER_ON
-    WATCHDOG = lc.RESET_WATCHDOG
-    SOFT = lc.RESET_SOFT
-    OTHER = lc.RESET_OTHER
-    HOST = lc.RESET_HOST
+    POWER_ON = lch.RESET_POWER_ON
+    WATCHDOG = lch.RESET_WATCHDOG
+    SOFT = lch.RESET_SOFT
+    OTHER = lch.RESET_OTHER
+    HOST = lch.RESET_HOST
 
 
 def reset_cause(value: int) -> ResetCause:
@@ -136,23 +137,23 @@ CoprocEvent = (
 
 def decode_event(msg_id: int, body: bytes, boot_id: int) -> CoprocEvent | None:
     """A device-to-host message as a typed event; None for ids the host does not expect.
-    Raises link_codec.MessageError for a body that does not fit the catalog."""
-    values = lc.decode_message(msg_id, body)
-    if msg_id == lc.MSG_COIN:
+    Raises link_catalog.MessageError for a body that does not fit the catalog."""
+    values = lcat.decode_message(msg_id, body)
+    if msg_id == lcat.MSG_COIN:
         return CoinInserted(values[0], values[1], values[2], boot_id)
-    if msg_id == lc.MSG_COIN_REJECTED:
+    if msg_id == lcat.MSG_COIN_REJECTED:
         try:
             reason = CoinRejectReason(values[0])
         except ValueError:
             reason = CoinRejectReason.PULSE_COUNT
         return CoinRejected(reason, values[1], values[2], boot_id)
-    if msg_id == lc.MSG_TRAY:
+    if msg_id == lcat.MSG_TRAY:
         if values[0] not in (Tray.CERTIFICATE, Tray.CHANGE):
-            raise lc.MessageError(f"TRAY: unknown tray {values[0]}")
+            raise lcat.MessageError(f"TRAY: unknown tray {values[0]}")
         return TrayChanged(Tray(values[0]), bool(values[1]))
-    if msg_id == lc.MSG_DOOR:
+    if msg_id == lcat.MSG_DOOR:
         return DoorChanged(bool(values[0]))
-    if msg_id == lc.MSG_STATUS:
+    if msg_id == lcat.MSG_STATUS:
         v = values
         return StatusReport(
             coin_inhibited=bool(v[0]),

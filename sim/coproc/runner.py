@@ -149,8 +149,8 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
         # diagnostics only: the firmware keeps its channel to itself, so look it up
         import gc
 
-        lc = importlib.import_module("link_codec")
-        chans = [o for o in gc.get_objects() if isinstance(o, lc.Channel)]
+        lch = importlib.import_module("link_channel")
+        chans = [o for o in gc.get_objects() if isinstance(o, lch.Channel)]
         return {
             "channels": [
                 {"up": c.up, "epoch": c.epoch, "peer": c.peer_epoch, "stats": c.stats}

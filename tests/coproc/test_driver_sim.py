@@ -18,7 +18,7 @@ from host.coproc import (
     LinkDownError,
     LinkStatus,
 )
-from protocol import link_codec as lc
+from protocol import link_catalog as lcat
 from sim.coproc import SimCoproc
 from sim.coproc.faultline import FaultLine, Faults
 
@@ -119,7 +119,7 @@ def test_driver_reopens_the_port_after_the_cable_is_pulled(sim: SimCoproc) -> No
 
 def test_mismatched_catalog_refuses_with_a_clear_error(sim: SimCoproc) -> None:
     async def main() -> None:
-        async with CoprocDriver(sim.port, catalog_hash=lc.CATALOG_HASH ^ 0xFF) as d:
+        async with CoprocDriver(sim.port, catalog_hash=lcat.CATALOG_HASH ^ 0xFF) as d:
             with pytest.raises(LinkDownError, match="catalog"):
                 await d.wait_up(timeout=2)
             assert not d.health.up and "catalog" in d.health.refused
@@ -135,11 +135,11 @@ def test_coin_events_are_deduplicated_and_gaps_reported() -> None:
     async def main() -> None:
         d = CoprocDriver("/nonexistent")
         q = d.subscribe()
-        status = lc.encode_message(lc.MSG_STATUS, (1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 1, 42))
-        d._on_message(lc.MSG_STATUS, status)
+        status = lcat.encode_message(lcat.MSG_STATUS, (1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 1, 42))
+        d._on_message(lcat.MSG_STATUS, status)
         for counter in (1, 2, 2, 1, 5):
-            d._on_message(lc.MSG_COIN, lc.encode_message(lc.MSG_COIN, (100, 3, counter)))
-        d._on_message(lc.MSG_COIN, b"\x01")  # malformed: logged, dropped, no crash
+            d._on_message(lcat.MSG_COIN, lcat.encode_message(lcat.MSG_COIN, (100, 3, counter)))
+        d._on_message(lcat.MSG_COIN, b"\x01")  # malformed: logged, dropped, no crash
         d._on_message(0x7E, b"")  # unknown id
         events = [q.get_nowait() for _ in range(q.qsize())]
         kinds = [(type(e).__name__, getattr(e, "counter", getattr(e, "missing", None)))
@@ -153,8 +153,8 @@ def test_coin_events_are_deduplicated_and_gaps_reported() -> None:
         ]
         assert d.duplicates_dropped == 2
         # a new boot restarts the counter: 1 is fresh again
-        d._on_message(lc.MSG_STATUS, status[:-4] + b"\x07\x00\x00\x00")
-        d._on_message(lc.MSG_COIN, lc.encode_message(lc.MSG_COIN, (10, 1, 1)))
+        d._on_message(lcat.MSG_STATUS, status[:-4] + b"\x07\x00\x00\x00")
+        d._on_message(lcat.MSG_COIN, lcat.encode_message(lcat.MSG_COIN, (10, 1, 1)))
         assert isinstance(events := [q.get_nowait() for _ in range(q.qsize())][-1], CoinInserted)
         assert events.boot_id == 7
 

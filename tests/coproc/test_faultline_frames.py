@@ -9,7 +9,8 @@ import selectors
 import time
 import tty
 
-from protocol import link_codec as lc
+from protocol import link_catalog as lcat
+from protocol import link_frame as lf
 from sim.coproc.faultline import FaultLine, Faults
 
 SESSION = 0x0BADCAFE
@@ -20,16 +21,16 @@ def test_garbage_before_every_frame_costs_no_frame() -> None:
     tty.setraw(slave)
     os.set_blocking(master, False)
     frames = [
-        lc.Frame(lc.KIND_DATA, SESSION, i % lc.SEQ_MOD, 0, lc.MSG_DOOR, bytes((i & 1,)))
+        lf.Frame(lf.KIND_DATA, SESSION, i % lf.SEQ_MOD, 0, lcat.MSG_DOOR, bytes((i & 1,)))
         for i in range(40)
     ]
     with FaultLine(os.ttyname(slave), Faults(garbage=1.0), seed=5) as line:
         host = os.open(line.port, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
         tty.setraw(host)
         try:
-            os.write(master, b"".join(lc.encode_frame(f) for f in frames))
-            reader = lc.FrameReader(SESSION)
-            got: list[lc.Frame] = []
+            os.write(master, b"".join(lf.encode_frame(f) for f in frames))
+            reader = lf.FrameReader(SESSION)
+            got: list[lf.Frame] = []
             errors = 0
             sel = selectors.DefaultSelector()
             sel.register(host, selectors.EVENT_READ)
@@ -37,7 +38,7 @@ def test_garbage_before_every_frame_costs_no_frame() -> None:
             while len(got) < len(frames) and time.monotonic() < deadline:
                 if sel.select(0.5):
                     for item in reader.feed(os.read(host, 65536)):
-                        if isinstance(item, lc.Frame):
+                        if isinstance(item, lf.Frame):
                             got.append(item)
                         else:
                             errors += 1

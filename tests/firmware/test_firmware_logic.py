@@ -12,7 +12,10 @@ import pytest
 
 from sim.coproc import machine_shim, runner
 
-FW_MODULES = ("board", "config", "coin", "switches", "buzzer", "leds", "ticks", "link_codec")
+FW_MODULES = (
+    *("board", "config", "coin", "switches", "buzzer", "leds", "ticks"),
+    *("link_frame", "link_channel", "link_catalog"),
+)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""tools/flash.py deploys every firmware file and the codec, main.py as source."""
+"""tools/flash.py deploys every firmware file and the three link modules, main.py as source."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ def test_plan_copies_firmware_and_codec(tmp_path: Path) -> None:
     flash = load_flash()
     cmds = flash.plan("/dev/ttyACM7", True, tmp_path)
     copied = {c[-1] for c in cmds if "cp" in c}
-    names = {p.stem for p in (ROOT / "firmware").glob("*.py")} | {"link_codec"}
+    names = {p.stem for p in (ROOT / "firmware").glob("*.py")}
+    names |= {"link_frame", "link_channel", "link_catalog"}
     assert copied == {":main.py"} | {f":{n}.mpy" for n in names - {"main"}}
     assert all("/dev/ttyACM7" in c for c in cmds if "mpremote" in c)
     assert cmds[-1][-1] == "reset"

@@ -37,12 +37,12 @@ def test_a_once_crashing_input_gives_only_the_documented_error(case: str) -> Non
 
 def test_a_link_frame_one_byte_over_the_payload_limit_is_refused() -> None:
     """SPEC: a frame body is at most MAX_PAYLOAD bytes (the fuzzer found 201 accepted)."""
-    from protocol import link_codec as lc
+    from protocol import link_frame as lf
 
-    for kind in (lc.KIND_HELLO, lc.KIND_REFUSE):
-        covered = bytes([lc.PROTOCOL_VERSION, kind]) + b"\x04" * (lc.MAX_PAYLOAD + 1)
-        with pytest.raises(lc.DecodeError):
-            lc.unpack_frame(covered + struct.pack("<I", lc.crc32(covered)))
+    for kind in (lf.KIND_HELLO, lf.KIND_REFUSE):
+        covered = bytes([lf.PROTOCOL_VERSION, kind]) + b"\x04" * (lf.MAX_PAYLOAD + 1)
+        with pytest.raises(lf.DecodeError):
+            lf.unpack_frame(covered + struct.pack("<I", lf.crc32(covered)))
 
 
 @pytest.mark.parametrize("target", [t.name for t in all_targets()])

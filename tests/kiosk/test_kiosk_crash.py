@@ -76,7 +76,6 @@ def test_the_harness_kills_the_host_in_every_phase_and_accounts_every_session(
 
 
 @pytest.mark.timeout(3000)
-@pytest.mark.xfail(strict=False, reason="issue 20 recovery in progress")
 def test_after_every_kill_the_citizen_is_made_whole_and_the_books_agree(
     crashes: dict[str, Any],
 ) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import struct
 
-from protocol import link_codec as lc
+from protocol import link_catalog as lcat
+from protocol import link_channel as lch
 
 
 def split_frames(data: bytes) -> list[bytes]:
@@ -27,7 +28,8 @@ def split_frames(data: bytes) -> list[bytes]:
 class Side:
     def __init__(self, role: int, name: str, now: int, seed: int, **kw: int) -> None:
         counter = iter(range(seed * 1000 + 1, seed * 1000 + 1000))
-        self.channel = lc.Channel(role, name, now, rand32=lambda: next(counter), **kw)
+        kw.setdefault("catalog_hash", lcat.CATALOG_HASH)
+        self.channel = lch.Channel(role, name, now, rand32=lambda: next(counter), **kw)
         self.events: list[object] = []
         self.delivered: list[tuple[int, int]] = []  # (session the sender stamped, n)
         self.sent_in: dict[int, int] = {}  # session -> messages sent in it
@@ -36,7 +38,7 @@ class Side:
     def handle(self, events: list[object]) -> None:
         for ev in events:
             self.events.append(ev)
-            if isinstance(ev, lc.Received):
+            if isinstance(ev, lch.Received):
                 session, n = struct.unpack("<II", ev.body[:8])
                 if session != self.channel.session:
                     self.stale_deliveries += 1
@@ -56,11 +58,11 @@ class Side:
 
 
 class Wire:
-    def __init__(self, link_timeout_ms: int = lc.LINK_TIMEOUT_MS) -> None:
+    def __init__(self, link_timeout_ms: int = lch.LINK_TIMEOUT_MS) -> None:
         self.now = 0
         kw = {"link_timeout_ms": link_timeout_ms}
-        self.a = Side(lc.ROLE_HOST, "host", 0, 1, **kw)
-        self.b = Side(lc.ROLE_DEVICE, "dev", 0, 2, **kw)
+        self.a = Side(lch.ROLE_HOST, "host", 0, 1, **kw)
+        self.b = Side(lch.ROLE_DEVICE, "dev", 0, 2, **kw)
         self.inflight: dict[str, list[bytes]] = {"ab": [], "ba": []}
 
     def collect(self) -> None:

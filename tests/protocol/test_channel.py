@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from protocol import link_codec as lc
+from protocol import link_catalog as lcat
+from protocol import link_channel as lch
+from protocol import link_frame as lf
 from tests.fuzzing import examples
 from tests.protocol.channel_harness import Side, Wire
 
@@ -24,9 +26,9 @@ def up_wire() -> Wire:
 
 def test_handshake_reports_peer_identity() -> None:
     w = up_wire()
-    ups = [e for e in w.a.events if isinstance(e, lc.LinkUp)]
+    ups = [e for e in w.a.events if isinstance(e, lch.LinkUp)]
     assert len(ups) == 1
-    assert ups[0].peer_fw == "dev" and ups[0].peer_role == lc.ROLE_DEVICE
+    assert ups[0].peer_fw == "dev" and ups[0].peer_role == lch.ROLE_DEVICE
     assert ups[0].peer_epoch == w.b.channel.epoch
     assert w.a.channel.session == w.b.channel.session != 0
 
@@ -42,7 +44,7 @@ def test_heartbeats_keep_an_idle_link_up() -> None:
     w = up_wire()
     w.settle(5000, send=False)
     assert w.a.channel.up and w.b.channel.up
-    assert not any(isinstance(e, lc.LinkDown) for e in w.a.events + w.b.events)
+    assert not any(isinstance(e, lch.LinkDown) for e in w.a.events + w.b.events)
 
 
 def test_silence_brings_the_link_down_and_returns_unacked() -> None:
@@ -52,8 +54,8 @@ def test_silence_brings_the_link_down_and_returns_unacked() -> None:
     for _ in range(120):
         w.tick(10)
         w.inflight = {"ab": [], "ba": []}  # the cable is cut
-    downs = [e for e in w.a.events if isinstance(e, lc.LinkDown)]
-    assert downs and downs[0].reason == lc.DOWN_TIMEOUT
+    downs = [e for e in w.a.events if isinstance(e, lch.LinkDown)]
+    assert downs and downs[0].reason == lch.DOWN_TIMEOUT
     assert len(downs[0].unacked) == 3
     w.settle(1000, send=False)
     assert w.a.channel.up and w.b.channel.up  # re-handshake once the line is back
@@ -67,16 +69,16 @@ def test_device_reset_is_detected_and_old_acks_cannot_ack_new_frames() -> None:
     w.collect()
     for _ in range(3):
         w.deliver("ab")
-    w.tick(lc.ACK_DELAY_MS)  # the delayed ACK goes out
+    w.tick(lch.ACK_DELAY_MS)  # the delayed ACK goes out
     old_acks = b"".join(w.inflight["ba"])  # the old device's ACKs, held back
     assert old_acks
     w.inflight["ba"] = []
     # the device resets: a new incarnation, fresh random epoch, sequence numbers from 0
-    w.b = Side(lc.ROLE_DEVICE, "dev", w.now, 7)
+    w.b = Side(lch.ROLE_DEVICE, "dev", w.now, 7)
     w.tick(0)
     w.settle(100, send=False)
-    downs = [e for e in w.a.events if isinstance(e, lc.LinkDown)]
-    assert downs and downs[-1].reason == lc.DOWN_PEER_RESET
+    downs = [e for e in w.a.events if isinstance(e, lch.LinkDown)]
+    assert downs and downs[-1].reason == lch.DOWN_PEER_RESET
     assert len(downs[-1].unacked) == 3  # the host knows these may not have arrived
     assert w.a.channel.up and w.a.channel.peer_epoch == w.b.channel.epoch
     w.a.try_send(w.now, 3)  # new session, sequence numbers 0..2 again
@@ -93,11 +95,11 @@ def test_device_reset_is_detected_and_old_acks_cannot_ack_new_frames() -> None:
 
 def test_host_restart_is_detected_by_the_device() -> None:
     w = up_wire()
-    w.a = Side(lc.ROLE_HOST, "host", w.now, 9)
+    w.a = Side(lch.ROLE_HOST, "host", w.now, 9)
     w.tick(0)
     w.settle(100, send=False)
-    downs = [e for e in w.b.events if isinstance(e, lc.LinkDown)]
-    assert downs and downs[-1].reason == lc.DOWN_PEER_RESET
+    downs = [e for e in w.b.events if isinstance(e, lch.LinkDown)]
+    assert downs and downs[-1].reason == lch.DOWN_PEER_RESET
     assert w.b.channel.up and w.b.channel.peer_epoch == w.a.channel.epoch
 
 
@@ -107,7 +109,7 @@ def test_stale_data_from_a_previous_session_is_not_delivered() -> None:
     w.collect()
     old_data = b"".join(w.inflight["ab"])
     w.inflight["ab"] = []
-    w.b = Side(lc.ROLE_DEVICE, "dev", w.now, 11)
+    w.b = Side(lch.ROLE_DEVICE, "dev", w.now, 11)
     w.tick(0)
     w.settle(100, send=False)
     w.b.handle(w.b.channel.receive(old_data, w.now))
@@ -117,10 +119,10 @@ def test_stale_data_from_a_previous_session_is_not_delivered() -> None:
 def test_window_gives_back_pressure() -> None:
     w = up_wire()
     ch = w.a.channel
-    assert w.a.try_send(w.now, lc.WINDOW + 5) == lc.WINDOW
+    assert w.a.try_send(w.now, lch.WINDOW + 5) == lch.WINDOW
     assert not ch.can_send()
-    with pytest.raises(lc.WindowFull):
-        ch.send(lc.MSG_LED, b"\x00\x01", w.now)
+    with pytest.raises(lch.WindowFull):
+        ch.send(lcat.MSG_LED, b"\x00\x01", w.now)
     w.collect()
     w.settle(50, send=False)
     assert ch.can_send() and ch.in_flight() == 0
@@ -128,56 +130,56 @@ def test_window_gives_back_pressure() -> None:
 
 def test_send_errors_are_typed_and_queue_nothing() -> None:
     w = Wire()
-    with pytest.raises(lc.LinkNotUp):
-        w.a.channel.send(lc.MSG_LED, b"\x00\x01", 0)
+    with pytest.raises(lch.LinkNotUp):
+        w.a.channel.send(lcat.MSG_LED, b"\x00\x01", 0)
     w = up_wire()
-    with pytest.raises(lc.PayloadTooLarge):
-        w.a.channel.send(lc.MSG_LED, bytes(lc.MAX_PAYLOAD + 1), w.now)
+    with pytest.raises(lch.PayloadTooLarge):
+        w.a.channel.send(lcat.MSG_LED, bytes(lf.MAX_PAYLOAD + 1), w.now)
     assert w.a.channel.in_flight() == 0
-    with pytest.raises(lc.MessageError):
-        lc.encode_message(lc.MSG_COIN, (100, 1))
-    with pytest.raises(lc.MessageError):
-        lc.decode_message(0x7E, b"")
+    with pytest.raises(lcat.MessageError):
+        lcat.encode_message(lcat.MSG_COIN, (100, 1))
+    with pytest.raises(lcat.MessageError):
+        lcat.decode_message(0x7E, b"")
 
 
 @pytest.mark.parametrize(
     "tweak, reason",
     [
-        ({"catalog_hash": lc.CATALOG_HASH ^ 0x5A5A}, lc.REFUSE_CATALOG),
-        ({"role": lc.ROLE_HOST}, lc.REFUSE_ROLE),
+        ({"catalog_hash": lcat.CATALOG_HASH ^ 0x5A5A}, lch.REFUSE_CATALOG),
+        ({"role": lch.ROLE_HOST}, lch.REFUSE_ROLE),
     ],
 )
 def test_mismatched_builds_refuse_on_both_sides(tweak: dict[str, int], reason: int) -> None:
     w = Wire()
-    role = tweak.get("role", lc.ROLE_DEVICE)
-    w.b.channel = lc.Channel(
-        role, "dev-other", 0, catalog_hash=tweak.get("catalog_hash", lc.CATALOG_HASH)
+    role = tweak.get("role", lch.ROLE_DEVICE)
+    w.b.channel = lch.Channel(
+        role, "dev-other", 0, catalog_hash=tweak.get("catalog_hash", lcat.CATALOG_HASH)
     )
     w.tick(0)
     for _ in range(50):
         w.settle(10, send=False)
     for side in (w.a, w.b):
-        refused = [e for e in side.events if isinstance(e, lc.Refused)]
+        refused = [e for e in side.events if isinstance(e, lch.Refused)]
         assert refused, "no refusal reported"
         assert {r.reason for r in refused} == {reason}
         assert not side.channel.up
-        assert lc.REFUSE_TEXT[reason] in refused[0].text
+        assert lch.REFUSE_TEXT[reason] in refused[0].text
     # each side reports its own finding and the peer's REFUSE frame
     for side in (w.a, w.b):
-        assert {r.by_peer for r in side.events if isinstance(r, lc.Refused)} == {False, True}
+        assert {r.by_peer for r in side.events if isinstance(r, lch.Refused)} == {False, True}
 
 
 def test_peer_speaking_another_protocol_version_is_refused() -> None:
     w = Wire()
-    hello = lc.Hello(lc.ROLE_DEVICE, lc.CATALOG_HASH, 1234, 0, 0, "fw-v2").pack()
-    raw = lc.pack_frame(lc.Frame(lc.KIND_HELLO, body=hello))
+    hello = lch.Hello(lch.ROLE_DEVICE, lcat.CATALOG_HASH, 1234, 0, 0, "fw-v2").pack()
+    raw = lf.pack_frame(lf.Frame(lf.KIND_HELLO, body=hello))
     v3 = b"\x03" + raw[1:-4]  # byte 0 is the version in every version
-    v3 += struct.pack("<I", lc.crc32(v3))
-    w.a.handle(w.a.channel.receive(b"\x00" + lc.cobs_encode(v3) + b"\x00", 0))
-    refused = [e for e in w.a.events if isinstance(e, lc.Refused)]
-    assert refused and refused[0].reason == lc.REFUSE_VERSION and "v3" in refused[0].text
-    reply = lc.FrameReader().feed(w.a.channel.outgoing())
-    assert any(isinstance(f, lc.Frame) and f.kind == lc.KIND_REFUSE for f in reply)
+    v3 += struct.pack("<I", lf.crc32(v3))
+    w.a.handle(w.a.channel.receive(b"\x00" + lf.cobs_encode(v3) + b"\x00", 0))
+    refused = [e for e in w.a.events if isinstance(e, lch.Refused)]
+    assert refused and refused[0].reason == lch.REFUSE_VERSION and "v3" in refused[0].text
+    reply = lf.FrameReader().feed(w.a.channel.outgoing())
+    assert any(isinstance(f, lf.Frame) and f.kind == lf.KIND_REFUSE for f in reply)
 
 
 actions = st.lists(

@@ -7,7 +7,9 @@ from __future__ import annotations
 import random
 import struct
 
-from protocol import link_codec as lc
+from protocol import link_catalog as lcat
+from protocol import link_channel as lch
+from protocol import link_frame as lf
 from tests.protocol.channel_harness import split_frames
 
 
@@ -21,8 +23,13 @@ class Line:
         self.latency = latency
         self.host_tick_ms = host_tick_ms
         ids = iter(range(100, 200))
-        self.host = lc.Channel(lc.ROLE_HOST, "host", 0, rand32=lambda: next(ids))
-        self.dev = lc.Channel(lc.ROLE_DEVICE, "dev", 0, rand32=lambda: next(ids))
+        chash = lcat.CATALOG_HASH
+        self.host = lch.Channel(
+            lch.ROLE_HOST, "host", 0, catalog_hash=chash, rand32=lambda: next(ids)
+        )
+        self.dev = lch.Channel(
+            lch.ROLE_DEVICE, "dev", 0, catalog_hash=chash, rand32=lambda: next(ids)
+        )
         self.lanes: dict[str, list[tuple[int, bytes]]] = {"up": [], "down": []}
         self.got: dict[str, list[tuple[int, bytes]]] = {"host": [], "dev": []}
         self.drop: set[int] = set()  # indexes of device->host DATA frames to lose
@@ -35,9 +42,9 @@ class Line:
             for frame in split_frames(ch.outgoing()):
                 if name == "up":
                     decoded = [
-                        f for f in lc.FrameReader(ch.session).feed(frame) if isinstance(f, lc.Frame)
+                        f for f in lf.FrameReader(ch.session).feed(frame) if isinstance(f, lf.Frame)
                     ]
-                    if decoded and decoded[0].kind == lc.KIND_DATA:
+                    if decoded and decoded[0].kind == lf.KIND_DATA:
                         self.sent_log.append((self.now, decoded[0].seq))
                         index = self.data_frames
                         self.data_frames += 1
@@ -55,7 +62,7 @@ class Line:
             lane = self.lanes[name]
             while lane and lane[0][0] <= self.now:
                 events = ch.receive(lane.pop(0)[1], self.now)
-                self.got[who] += [(e.msg_id, e.body) for e in events if isinstance(e, lc.Received)]
+                self.got[who] += [(e.msg_id, e.body) for e in events if isinstance(e, lch.Received)]
         if self.now % self.host_tick_ms == 0:
             self.host.tick(self.now)
         self.dev.tick(self.now)
@@ -73,7 +80,7 @@ class Line:
     def coins(self, n: int, start: int = 0) -> list[int]:
         sent = []
         for i in range(start, start + n):
-            self.dev.send(lc.MSG_COIN, struct.pack("<HBH", 100, 3, i), self.now)
+            self.dev.send(lcat.MSG_COIN, struct.pack("<HBH", 100, 3, i), self.now)
             sent.append(i)
         self._collect()
         return sent
@@ -101,17 +108,17 @@ def test_a_clean_line_with_jitter_and_delayed_acks_never_retransmits() -> None:
 
 def test_rto_is_srtt_plus_four_rttvar() -> None:
     line = Line(latency=(44, 44)).up()
-    rtt = 44 + lc.ACK_DELAY_MS + 44  # a lone frame waits out the delayed ACK
-    assert rtt < lc.RTO_MS  # so the first frame is not retransmitted (Karn: no sample)
+    rtt = 44 + lch.ACK_DELAY_MS + 44  # a lone frame waits out the delayed ACK
+    assert rtt < lch.RTO_MS  # so the first frame is not retransmitted (Karn: no sample)
     line.coins(1)
     line.run(200)
     # first sample R: SRTT = R, RTTVAR = R/2, RTO = R + 4 R/2
-    assert line.dev.rto == min(3 * rtt, lc.RTO_MAX_MS)
+    assert line.dev.rto == min(3 * rtt, lch.RTO_MAX_MS)
     for i in range(1, 40):
         line.coins(1, i)
         line.run(200)
     # with steady samples RTTVAR decays: RTO -> SRTT + G (the clock granularity)
-    assert line.dev.rto == rtt + lc.RTO_GRANULARITY_MS
+    assert line.dev.rto == rtt + lch.RTO_GRANULARITY_MS
     assert line.dev.stats.get("retransmits", 0) == 0
 
 
@@ -123,29 +130,29 @@ def test_backoff_doubles_up_to_its_cap_and_karn_ignores_retransmitted_frames() -
     line.run(600)  # short of the host's link timeout: it hears nothing meanwhile
     times = [t for t, _ in line.sent_log]
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-    assert gaps[:2] == [rto0, min(2 * rto0, lc.RTO_MAX_MS)]
-    assert set(gaps[2:]) == {lc.RTO_MAX_MS}
+    assert gaps[:2] == [rto0, min(2 * rto0, lch.RTO_MAX_MS)]
+    assert set(gaps[2:]) == {lch.RTO_MAX_MS}
     assert all(seq == 0 for _, seq in line.sent_log)  # always the one lost frame
     line.drop = set()
-    line.run(lc.RTO_MAX_MS + 10)
+    line.run(lch.RTO_MAX_MS + 10)
     assert line.counters() == [0]
     # the ACK of a frame sent several times is no RTT sample: the backoff stays...
-    assert line.dev.rto == lc.RTO_MAX_MS
+    assert line.dev.rto == lch.RTO_MAX_MS
     line.coins(1, 1)
     line.run(50)
     # ...until a frame sent once is acknowledged
-    assert line.dev.rto < lc.RTO_MAX_MS
+    assert line.dev.rto < lch.RTO_MAX_MS
 
 
 def test_one_lost_frame_is_resent_alone_and_at_once() -> None:
     line = Line().up()
     line.drop = {2}
-    line.coins(lc.WINDOW)
+    line.coins(lch.WINDOW)
     line.run(20)  # far less than any RTO: only a NACK can have brought it back
-    assert line.counters() == list(range(lc.WINDOW))
+    assert line.counters() == list(range(lch.WINDOW))
     assert line.dev.stats["retransmits"] == 1
     assert [seq for _, seq in line.sent_log].count(2) == 2
-    assert line.host.stats["rx_out_of_order"] == lc.WINDOW - 3
+    assert line.host.stats["rx_out_of_order"] == lch.WINDOW - 3
     assert line.host.stats.get("rx_duplicate", 0) == 0
     assert line.dev.in_flight() == 0
 
@@ -153,19 +160,19 @@ def test_one_lost_frame_is_resent_alone_and_at_once() -> None:
 def test_two_gaps_in_one_window_are_each_resent_once() -> None:
     line = Line().up()
     line.drop = {1, 4}
-    line.coins(lc.WINDOW)
+    line.coins(lch.WINDOW)
     line.run(20)
-    assert line.counters() == list(range(lc.WINDOW))
+    assert line.counters() == list(range(lch.WINDOW))
     assert line.dev.stats["retransmits"] == 2
     assert line.host.stats.get("rx_duplicate", 0) == 0
 
 
 def test_a_lost_retransmission_is_probed_again_before_the_timer() -> None:
     line = Line().up()
-    line.drop = {0, lc.WINDOW}  # frame 0, then its fast retransmission
-    line.coins(lc.WINDOW)  # a full window: nothing sent after the retransmission shows it lost
-    line.run(lc.RTO_MIN_MS - 1)
-    assert line.counters() == list(range(lc.WINDOW))
+    line.drop = {0, lch.WINDOW}  # frame 0, then its fast retransmission
+    line.coins(lch.WINDOW)  # a full window: nothing sent after the retransmission shows it lost
+    line.run(lch.RTO_MIN_MS - 1)
+    assert line.counters() == list(range(lch.WINDOW))
     assert line.dev.stats["probes"] == 1
     assert line.dev.stats.get("timeouts", 0) == 0
     assert line.dev.stats["retransmits"] == 2
@@ -174,10 +181,10 @@ def test_a_lost_retransmission_is_probed_again_before_the_timer() -> None:
 
 def test_a_lost_probe_leaves_recovery_to_the_timer() -> None:
     line = Line().up()
-    line.drop = {0, lc.WINDOW, lc.WINDOW + 1}  # frame 0, its retransmission and the probe
-    line.coins(lc.WINDOW)
-    line.run(lc.RTO_MAX_MS + 50)
-    assert line.counters() == list(range(lc.WINDOW))
+    line.drop = {0, lch.WINDOW, lch.WINDOW + 1}  # frame 0, its retransmission and the probe
+    line.coins(lch.WINDOW)
+    line.run(lch.RTO_MAX_MS + 50)
+    assert line.counters() == list(range(lch.WINDOW))
     assert line.dev.stats["probes"] == 1  # one probe per retransmission, not a storm
     assert line.dev.stats["timeouts"] == 1
     assert line.host.stats.get("rx_duplicate", 0) == 0
@@ -186,34 +193,34 @@ def test_a_lost_probe_leaves_recovery_to_the_timer() -> None:
 def test_noise_before_every_frame_costs_no_frame() -> None:
     line = Line().up()
     line.mangle = lambda frame: b"\x13\x37\xfe" + frame  # idle-line noise, no 0x00 in it
-    line.coins(lc.WINDOW)
+    line.coins(lch.WINDOW)
     line.run(50)
-    assert line.counters() == list(range(lc.WINDOW))
+    assert line.counters() == list(range(lch.WINDOW))
     assert line.dev.stats.get("retransmits", 0) == 0
-    assert line.host.stats["rx_cobs"] >= lc.WINDOW
+    assert line.host.stats["rx_cobs"] >= lch.WINDOW
 
 
 def test_control_frame_body_is_limited_to_200_bytes() -> None:
     def control(body: bytes) -> bytes:
-        raw = bytes((lc.PROTOCOL_VERSION, lc.KIND_REFUSE)) + body
-        return raw + struct.pack("<I", lc.crc32(raw))
+        raw = bytes((lf.PROTOCOL_VERSION, lf.KIND_REFUSE)) + body
+        return raw + struct.pack("<I", lf.crc32(raw))
 
-    assert lc.unpack_frame(control(bytes(200))).body == bytes(200)
+    assert lf.unpack_frame(control(bytes(200))).body == bytes(200)
     try:
-        lc.unpack_frame(control(bytes(201)))
+        lf.unpack_frame(control(bytes(201)))
         raise AssertionError("a 201-byte body was accepted")
-    except lc.DecodeError as exc:
+    except lf.DecodeError as exc:
         assert exc.reason == "length"
 
 
 def test_a_version_1_peer_is_refused_and_told_why() -> None:
-    hello = lc.Hello(lc.ROLE_DEVICE, lc.CATALOG_HASH, 77, 0, 0, "fw-old", version=1).pack()
+    hello = lch.Hello(lch.ROLE_DEVICE, lcat.CATALOG_HASH, 77, 0, 0, "fw-old", version=1).pack()
     raw = b"\x01\x04" + bytes(6) + hello  # version 1 layout: ver, kind, session, seq, ack
-    raw += struct.pack("<I", lc.crc32(raw))
-    host = lc.Channel(lc.ROLE_HOST, "host", 0, rand32=lambda: 5)
-    events = host.receive(b"\x00" + lc.cobs_encode(raw) + b"\x00", 0)
-    refused = [e for e in events if isinstance(e, lc.Refused)]
+    raw += struct.pack("<I", lf.crc32(raw))
+    host = lch.Channel(lch.ROLE_HOST, "host", 0, catalog_hash=lcat.CATALOG_HASH, rand32=lambda: 5)
+    events = host.receive(b"\x00" + lf.cobs_encode(raw) + b"\x00", 0)
+    refused = [e for e in events if isinstance(e, lch.Refused)]
     assert refused and "peer v1" in refused[0].text and not host.up
-    reply = [f for f in lc.FrameReader().feed(host.outgoing()) if isinstance(f, lc.Frame)]
-    assert [f.kind for f in reply] == [lc.KIND_REFUSE]
-    assert reply[0].body[2] == lc.PROTOCOL_VERSION  # our version, for the old peer's log
+    reply = [f for f in lf.FrameReader().feed(host.outgoing()) if isinstance(f, lf.Frame)]
+    assert [f.kind for f in reply] == [lf.KIND_REFUSE]
+    assert reply[0].body[2] == lf.PROTOCOL_VERSION  # our version, for the old peer's log

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from protocol import link_codec as lc
+from protocol import link_frame as lf
 from protocol import make_vectors, vector_check
 
-VECTORS = Path(lc.__file__).with_name("vectors.json")
+VECTORS = Path(lf.__file__).with_name("vectors.json")
 
 
 def test_codec_matches_every_vector() -> None:
@@ -31,5 +31,5 @@ def test_checker_catches_a_wrong_vector() -> None:
 
 def test_software_crc_matches_binascii() -> None:
     for data in (b"", b"123456789", bytes(range(256)) * 3):
-        assert lc.crc32_soft(data) == lc.crc32(data)
-    assert lc.crc32(b"123456789") == 0xCBF43926
+        assert lf.crc32_soft(data) == lf.crc32(data)
+    assert lf.crc32(b"123456789") == 0xCBF43926

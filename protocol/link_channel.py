@@ -1,9 +1,10 @@
-"""Host <-> coprocessor link: framing, message catalog and reliable channel (sans-IO).
+"""Host <-> coprocessor link, the reliable channel (sans-IO): handshake, sessions, RFC 6298
+retransmission timer, selective repeat, heartbeats.
 
-ONE source for both runtimes: the host imports it under CPython, the firmware under
-MicroPython (copied next to main.py). Hence: no dataclasses, enum or typing at run time, no
-f-strings, only `struct`, `os` and (optionally) `binascii`. protocol/SPEC.md is the normative
-description; protocol/vectors.json pins exact bytes.
+It carries (message id, body) pairs and knows no message: the catalog is the caller's, and
+only its hash (the `catalog_hash` both ends compare in HELLO) reaches the channel. ONE source
+for both runtimes, like link_frame: no dataclasses, enum or typing at run time, no f-strings,
+only `struct` and `os`. protocol/SPEC.md is the normative description.
 
 Time is passed in by the caller as milliseconds on a wrapping 2**30 tick counter (what
 MicroPython's time.ticks_ms() returns); every comparison goes through ticks_diff().
@@ -17,29 +18,46 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-try:
-    import binascii
+# On the host the link modules are the `protocol` package; on the board they sit side by side
+# at the root. Following our own name keeps one copy of link_frame per process, so its classes
+# (DecodeError, Frame) are the very ones the importer sees. (mypy types the first branch.)
+if __name__ != "link_channel":
+    from protocol.link_frame import (  # type: ignore[import-not-found,unused-ignore]
+        KIND_ACK,
+        KIND_DATA,
+        KIND_HELLO,
+        KIND_NACK,
+        KIND_REFUSE,
+        MAX_PAYLOAD,
+        PROTOCOL_VERSION,
+        SEQ_MOD,
+        DecodeError,
+        Frame,
+        FrameReader,
+        cobs_encode_into,
+        crc32,
+        pack_raw,
+        session_seed,
+    )
+else:
+    from link_frame import (  # type: ignore[import-not-found,no-redef,unused-ignore]
+        KIND_ACK,
+        KIND_DATA,
+        KIND_HELLO,
+        KIND_NACK,
+        KIND_REFUSE,
+        MAX_PAYLOAD,
+        PROTOCOL_VERSION,
+        SEQ_MOD,
+        DecodeError,
+        Frame,
+        FrameReader,
+        cobs_encode_into,
+        crc32,
+        pack_raw,
+        session_seed,
+    )
 
-    _HW_CRC = hasattr(binascii, "crc32")
-except ImportError:  # pragma: no cover - ports built without binascii
-    _HW_CRC = False
-
-PROTOCOL_VERSION = 2
-
-# --- frame layout (see SPEC.md section 1) ---------------------------------------------
-KIND_DATA = 1
-KIND_ACK = 2
-KIND_NACK = 3
-KIND_HELLO = 4
-KIND_REFUSE = 5
-_SESSION_KINDS = (KIND_DATA, KIND_ACK, KIND_NACK)  # compact header, CRC seeded by the session
-_CONTROL_KINDS = (KIND_HELLO, KIND_REFUSE)  # version byte first, plain CRC: any version reads it
-
-HEADER_LEN = 2  # session frames: kind<<6 | seq, ack; control frames: version, kind
-CRC_LEN = 4
-MAX_PAYLOAD = 200  # message body bytes, excluding the message id
-MAX_FRAME = HEADER_LEN + 1 + MAX_PAYLOAD + CRC_LEN
-MAX_ENCODED = MAX_FRAME + 1 + (MAX_FRAME + 253) // 254  # COBS worst case
 MAX_FW_VERSION = 32
 
 ROLE_HOST = 0
@@ -47,7 +65,6 @@ ROLE_DEVICE = 1
 
 # --- reliability and timing constants (ms) ---------------------------------------------
 WINDOW = 8
-SEQ_MOD = 64  # 6 bits; selective repeat needs at least twice the window
 RTO_MS = 100  # initial retransmission timeout, until the first RTT sample
 RTO_MIN_MS = 100  # above the peer's delayed-ACK wait plus a busy host's scheduling stalls;
 # losses are recovered by NACKs at once, the timer only catches the rare lost tail
@@ -88,432 +105,6 @@ DOWN_PEER_RESET = "peer_reset"
 def ticks_diff(a: int, b: int) -> int:
     """a - b on the wrapping tick counter, like MicroPython's time.ticks_diff."""
     return ((a - b + _TICKS_HALF) & (TICKS_PERIOD - 1)) - _TICKS_HALF
-
-
-# --- CRC-32 (IEEE 802.3, reflected, poly 0xEDB88320) --------------------------------------
-# The table (7.5 KB of MicroPython heap, most entries being long ints) is only built on a
-# port whose binascii lacks crc32.
-_CRC_TABLE: "list[int]" = []
-
-
-def _crc_table() -> "list[int]":
-    if not _CRC_TABLE:
-        for n in range(256):
-            c = n
-            for _k in range(8):
-                c = (c >> 1) ^ 0xEDB88320 if c & 1 else c >> 1
-            _CRC_TABLE.append(c)
-    return _CRC_TABLE
-
-
-def crc32_soft(data: "bytes | bytearray | memoryview", crc: int = 0) -> int:
-    """Table-driven CRC-32, for ports whose binascii lacks crc32; `crc` continues a previous
-    CRC, as zlib.crc32(data, crc) does."""
-    crc ^= 0xFFFFFFFF
-    table = _crc_table()
-    for b in data:
-        crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
-
-
-def crc32(data: "bytes | bytearray | memoryview", crc: int = 0) -> int:
-    if _HW_CRC:
-        return int(binascii.crc32(data, crc))  # unsigned on both runtimes
-    return crc32_soft(data, crc)
-
-
-def session_seed(session: int) -> int:
-    """The CRC of a session frame starts from the CRC of the session tag (4 bytes, little
-    endian), as if the tag were sent in front of the frame: it is checked but costs nothing."""
-    return crc32(struct.pack("<I", session))
-
-
-# --- COBS -----------------------------------------------------------------------------
-class DecodeError(Exception):
-    """A received frame was rejected; `reason` is one of the SPEC's rejection codes."""
-
-    def __init__(self, reason: str, value: int = 0) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.value = value
-
-
-def cobs_encode(data: bytes) -> bytes:
-    out = bytearray()
-    cobs_encode_into(out, data)
-    return bytes(out)
-
-
-def cobs_encode_into(out: bytearray, data: "bytes | bytearray") -> None:
-    """Appends COBS(data) to `out`: the channel builds its output in place, since on the
-    board every intermediate copy is heap the collector has to find room for."""
-    code_at = len(out)
-    out.append(0)
-    code = 1
-    last = len(data) - 1
-    for i in range(len(data)):
-        b = data[i]
-        if b != 0:
-            out.append(b)
-            code += 1
-        if b == 0 or code == 0xFF:
-            out[code_at] = code
-            code = 1
-            if b != 0 and i == last:
-                return  # a full block ends the data: no empty block after it
-            code_at = len(out)
-            out.append(0)
-    out[code_at] = code
-
-
-def cobs_decode(data: bytes) -> bytes:
-    """Strict decoder: a zero byte or a code running past the end is malformed."""
-    out = bytearray()
-    i = 0
-    n = len(data)
-    while i < n:
-        code = data[i]
-        if code == 0:
-            raise DecodeError("cobs")
-        end = i + code
-        if end > n:
-            raise DecodeError("cobs")
-        chunk = data[i + 1 : end]
-        if 0 in chunk:
-            raise DecodeError("cobs")
-        out.extend(chunk)
-        i = end
-        if code != 0xFF and i < n:
-            out.append(0)
-    return bytes(out)
-
-
-# --- frames ---------------------------------------------------------------------------
-class Frame:
-    def __init__(
-        self,
-        kind: int,
-        session: int = 0,
-        seq: int = 0,
-        ack: int = 0,
-        msg_id: int = 0,
-        body: bytes = b"",
-        version: int = PROTOCOL_VERSION,
-    ) -> None:
-        self.kind = kind
-        self.session = session
-        self.seq = seq
-        self.ack = ack
-        self.msg_id = msg_id
-        self.body = body
-        self.version = version
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Frame):
-            return False
-        return (
-            self.kind == other.kind
-            and self.session == other.session
-            and self.seq == other.seq
-            and self.ack == other.ack
-            and self.msg_id == other.msg_id
-            and bytes(self.body) == bytes(other.body)
-            and self.version == other.version
-        )
-
-    def __repr__(self) -> str:
-        return "Frame(kind=%d, session=%d, seq=%d, ack=%d, msg_id=%d, body=%r)" % (
-            self.kind,
-            self.session,
-            self.seq,
-            self.ack,
-            self.msg_id,
-            bytes(self.body),
-        )
-
-
-def pack_frame(frame: Frame, seed: int = -1) -> bytes:
-    """Frame -> raw bytes (header, [msg id], body, CRC), before COBS. `seed` is
-    session_seed(frame.session), passed by callers that keep it."""
-    if frame.kind in _CONTROL_KINDS:
-        seed = 0
-    elif seed < 0:
-        seed = session_seed(frame.session)
-    return bytes(_pack(frame.kind, frame.seq, frame.ack, frame.msg_id, frame.body, seed))
-
-
-def _pack(kind: int, seq: int, ack: int, msg_id: int, body: bytes, seed: int) -> bytearray:
-    if len(body) > MAX_PAYLOAD:
-        raise ValueError("payload too large")
-    if kind in _CONTROL_KINDS:
-        raw = bytearray(HEADER_LEN + len(body) + CRC_LEN)
-        raw[0] = PROTOCOL_VERSION
-        raw[1] = kind
-        at = HEADER_LEN
-        seed = 0  # any version must be able to check it
-    else:
-        at = HEADER_LEN + 1 if kind == KIND_DATA else HEADER_LEN
-        raw = bytearray(at + len(body) + CRC_LEN)
-        raw[0] = (kind << 6) | (seq % SEQ_MOD)
-        raw[1] = ack % SEQ_MOD
-        if kind == KIND_DATA:
-            raw[2] = msg_id
-    end = at + len(body)
-    raw[at:end] = body
-    struct.pack_into("<I", raw, end, crc32(memoryview(raw)[:end], seed))
-    return raw
-
-
-def encode_frame(frame: Frame, seed: int = -1) -> bytes:
-    """Frame -> wire bytes: a 0x00 delimiter, COBS(raw), and the 0x00 that ends it."""
-    out = bytearray(b"\x00")
-    cobs_encode_into(out, pack_frame(frame, seed))
-    out.append(0)
-    return bytes(out)
-
-
-def unpack_frame(
-    raw: bytes, session: int = 0, seed: int = -1, stale: "list[int] | None" = None
-) -> Frame:
-    """Raw bytes -> Frame. Session frames (DATA, ACK, NACK) are recognised only under
-    `session` (their CRC is seeded by it; `seed` = session_seed(session) if the caller keeps
-    it); a frame whose CRC matches one of the `stale` seeds is from an earlier session."""
-    n = len(raw)
-    if n < HEADER_LEN + CRC_LEN:
-        raise DecodeError("short")
-    if n > MAX_FRAME:
-        raise DecodeError("too_long")
-    got = struct.unpack_from("<I", raw, n - CRC_LEN)[0]
-    covered = memoryview(raw)[: n - CRC_LEN]
-    if session:
-        if seed < 0:
-            seed = session_seed(session)
-        if crc32(covered, seed) == got:
-            return _session_frame(raw, session)
-    if crc32(covered) == got:
-        return _control_frame(raw)
-    if stale:
-        for old in stale:
-            if crc32(covered, old) == got:
-                raise DecodeError("stale_session")
-    raise DecodeError("crc")
-
-
-def _session_frame(raw: bytes, session: int) -> Frame:
-    kind = raw[0] >> 6
-    if kind == 0 or raw[1] >= SEQ_MOD:
-        raise DecodeError("header")
-    end = len(raw) - CRC_LEN
-    at = HEADER_LEN
-    msg_id = 0
-    if kind == KIND_DATA:
-        if end <= at:
-            raise DecodeError("short")
-        msg_id = raw[at]
-        at += 1
-    elif end - at != (1 if kind == KIND_NACK else 0):
-        raise DecodeError("length")
-    body = raw[at:end]  # one slice: on the board every copy is heap to collect
-    if not isinstance(body, bytes):
-        body = bytes(body)
-    return Frame(kind, session, raw[0] & (SEQ_MOD - 1), raw[1], msg_id, body)
-
-
-def _control_frame(raw: bytes) -> Frame:
-    version = raw[0]
-    if version != PROTOCOL_VERSION:
-        raise DecodeError("version", version)
-    kind = raw[1]
-    if kind not in _CONTROL_KINDS:
-        raise DecodeError("kind", kind)
-    body = raw[HEADER_LEN : len(raw) - CRC_LEN]
-    if len(body) > MAX_PAYLOAD:
-        raise DecodeError("length")
-    return Frame(kind, 0, 0, 0, 0, bytes(body), version)
-
-
-def decode_frame(encoded: bytes, session: int = 0, seed: int = -1) -> Frame:
-    """One COBS-encoded frame (without its delimiters) -> Frame, or DecodeError."""
-    if len(encoded) == 0:
-        raise DecodeError("empty")
-    if len(encoded) > MAX_ENCODED:
-        raise DecodeError("too_long")
-    return unpack_frame(cobs_decode(encoded), session, seed)
-
-
-class FrameReader:
-    """Splits a byte stream on 0x00 and decodes each frame; resyncs at the next 0x00.
-    `session` (with its `seed`) is the session whose DATA/ACK/NACK frames it accepts."""
-
-    def __init__(self, session: int = 0) -> None:
-        self._buf = bytearray()
-        self._overflow = False
-        self.stale: list[int] = []
-        self.set_session(session)
-
-    def set_session(self, session: int) -> None:
-        self.session = session
-        self.seed = session_seed(session) if session else -1
-
-    def _decode(self, encoded: bytes, out: "list[Frame | DecodeError]") -> None:
-        try:
-            raw = cobs_decode(encoded)
-            out.append(unpack_frame(raw, self.session, self.seed, self.stale))
-        except DecodeError as exc:
-            out.append(exc)
-
-    def feed(self, data: bytes) -> "list[Frame | DecodeError]":
-        # `data` is searched in place: copying a whole UART read would double its heap cost
-        out: list[Frame | DecodeError] = []
-        start = 0
-        n = len(data)
-        while start < n:
-            end = data.find(b"\x00", start)
-            if end < 0:
-                if not self._overflow:
-                    self._buf.extend(data[start:])
-                    if len(self._buf) > MAX_ENCODED:
-                        self._buf = bytearray()
-                        self._overflow = True
-                        out.append(DecodeError("too_long"))
-                break
-            if self._overflow:
-                self._overflow = False
-            elif self._buf:
-                buf = self._buf
-                buf.extend(data[start:end])
-                if len(buf) > MAX_ENCODED:
-                    out.append(DecodeError("too_long"))
-                else:
-                    self._decode(bytes(buf), out)  # MicroPython: no `in` on bytearray
-                self._buf = bytearray()
-            elif end - start > MAX_ENCODED:
-                out.append(DecodeError("too_long"))
-            elif end > start:  # empty frames are the delimiter pairs between frames
-                piece = data[start:end]  # a whole frame in this read: no buffer needed
-                self._decode(piece if isinstance(piece, bytes) else bytes(piece), out)
-            start = end + 1
-        return out
-
-
-# --- message catalog (see SPEC.md section 4) -------------------------------------------
-# (id, name, direction, struct format of the body, field names)
-H2D = "h2d"
-D2H = "d2h"
-CATALOG = (
-    (0x01, "COIN_INHIBIT", H2D, "<B", ("inhibit",)),
-    (0x02, "BUZZER", H2D, "<BB", ("pattern", "seconds")),
-    (0x03, "LED", H2D, "<BB", ("led", "mode")),
-    (0x04, "SERVICE_MODE", H2D, "<B", ("out_of_service",)),
-    (0x05, "STATUS_REQUEST", H2D, "<", ()),
-    (0x41, "COIN", D2H, "<HBH", ("value_yen", "pulses", "counter")),
-    (0x42, "COIN_REJECTED", D2H, "<BBH", ("reason", "pulses", "counter")),
-    (0x43, "TRAY", D2H, "<BB", ("tray", "present")),
-    (0x44, "DOOR", D2H, "<B", ("open",)),
-    (
-        0x45,
-        "STATUS",
-        D2H,
-        "<BBBBBBBBBBHII",
-        (
-            "inhibit",
-            "door_open",
-            "cert_tray",
-            "change_tray",
-            "buzzer",
-            "led_card",
-            "led_tray",
-            "led_change",
-            "out_of_service",
-            "reset_cause",
-            "coin_counter",
-            "uptime_s",
-            "boot_id",
-        ),
-    ),
-)
-
-MSG_COIN_INHIBIT = 0x01
-MSG_BUZZER = 0x02
-MSG_LED = 0x03
-MSG_SERVICE_MODE = 0x04
-MSG_STATUS_REQUEST = 0x05
-MSG_COIN = 0x41
-MSG_COIN_REJECTED = 0x42
-MSG_TRAY = 0x43
-MSG_DOOR = 0x44
-MSG_STATUS = 0x45
-
-BUZZER_OFF = 0
-BUZZER_CHIME = 1
-BUZZER_REMINDER = 2
-BUZZER_ALARM = 3
-BUZZER_ERROR = 4
-
-LED_CARD_GUIDE = 0
-LED_TRAY_GUIDE = 1
-LED_CHANGE_GUIDE = 2
-
-LED_OFF = 0
-LED_ON = 1
-LED_BLINK_SLOW = 2
-LED_BLINK_FAST = 3
-
-TRAY_CERTIFICATE = 0
-TRAY_CHANGE = 1
-
-COIN_REJECT_COUNT = 1  # pulse count matches no coin
-COIN_REJECT_WIDTH = 2  # a pulse shorter or longer than the acceptor's spec
-
-_BY_ID: dict[int, tuple[int, str, str, str, tuple[str, ...]]] = {}
-for _entry in CATALOG:
-    _BY_ID[_entry[0]] = _entry
-
-
-def _catalog_text() -> str:
-    parts = []
-    for mid, name, direction, fmt, fields in CATALOG:
-        parts.append("%d:%s:%s:%s:%s" % (mid, name, direction, fmt, ",".join(fields)))
-    return ";".join(parts)
-
-
-CATALOG_HASH = crc32(_catalog_text().encode())
-
-
-_FIELD_MAX = {"B": 0xFF, "H": 0xFFFF, "I": 0xFFFFFFFF}
-
-
-class MessageError(Exception):
-    """A message id or body that does not match the catalog."""
-
-
-def message_name(msg_id: int) -> str:
-    entry = _BY_ID.get(msg_id)
-    return entry[1] if entry is not None else "UNKNOWN_%d" % msg_id
-
-
-def encode_message(msg_id: int, values: "tuple[int, ...]") -> bytes:
-    entry = _BY_ID.get(msg_id)
-    if entry is None:
-        raise MessageError("unknown message id %d" % msg_id)
-    if len(values) != len(entry[4]):
-        raise MessageError("%s takes %d fields" % (entry[1], len(entry[4])))
-    fmt = entry[3]
-    for i in range(len(values)):
-        v = values[i]
-        # MicroPython's struct silently truncates, so ranges are checked here for both runtimes
-        if not isinstance(v, int) or v < 0 or v > _FIELD_MAX[fmt[i + 1]]:
-            raise MessageError("%s.%s out of range" % (entry[1], entry[4][i]))
-    return struct.pack(fmt, *values)
-
-
-def decode_message(msg_id: int, body: bytes) -> "tuple[int, ...]":
-    entry = _BY_ID.get(msg_id)
-    if entry is None:
-        raise MessageError("unknown message id %d" % msg_id)
-    if len(body) != struct.calcsize(entry[3]):
-        raise MessageError("%s: body of %d bytes" % (entry[1], len(body)))
-    return tuple(struct.unpack(entry[3], body))
 
 
 # --- HELLO / REFUSE bodies ---------------------------------------------------------------
@@ -693,7 +284,8 @@ class Channel:
         fw_version: str,
         now: int,
         reset_cause: int = RESET_POWER_ON,
-        catalog_hash: int = CATALOG_HASH,
+        *,
+        catalog_hash: int,
         rand32: "Callable[[], int] | None" = None,
         rto_ms: int = RTO_MS,
         link_timeout_ms: int = LINK_TIMEOUT_MS,
@@ -777,7 +369,7 @@ class Channel:
     def _emit_raw(self, kind: int, seq: int, ack: int, msg_id: int, body: bytes, now: int) -> None:
         out = self._out
         out.append(0)  # the delimiter before every frame
-        cobs_encode_into(out, _pack(kind, seq, ack, msg_id, body, self._reader.seed))
+        cobs_encode_into(out, pack_raw(kind, seq, ack, msg_id, body, self._reader.seed))
         out.append(0)
         self._last_tx = now
         self._count("frames_tx")
