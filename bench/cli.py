@@ -23,6 +23,7 @@ PARTS: dict[str, str] = {
     "center": "bench.center",
     "session": "bench.session",
     "kiosk-crash": "bench.kiosk_crash",
+    "cash-crash": "bench.cash_crash",
 }
 
 

@@ -60,6 +60,10 @@ class Id003Validator:
         self._last_status: int | None = None
         self._escrow_value: int | None = None
         self.power_up_seen: PowerUp | None = None
+        # A power-up seen by poll() is reset at the NEXT poll, after the caller journaled it:
+        # the validator keeps saying "power up with bill in stacker" until it is reset, so a
+        # host that dies in between reads it again at its next start instead of losing it.
+        self._init_pending = False
         self._faulted = False
         self._lock = threading.Lock()
 
@@ -147,6 +151,9 @@ class Id003Validator:
         self._set(Cmd.SET_INHIBIT, b"\x00" if self._enabled else b"\x01")
 
     def poll(self) -> list[CashEvent]:
+        if self._init_pending:
+            self._init_pending = False
+            self._initialise()
         frame = self.status()
         st = frame.cmd
         entered = st != self._last_status
@@ -187,7 +194,7 @@ class Id003Validator:
             self.power_up_seen = POWER_UPS[st]
             out.append(DeviceReset(self.name))
             out.append(Fault(self.name, f"power up: {POWER_UPS[st].value}", False))
-            self._initialise()
+            self._init_pending = True
         return out
 
     def stack(self) -> None:

@@ -34,6 +34,7 @@ MAIN_PATH_PREFIXES = (
     "year.",
     "copies.",
     "fee.",
+    "order.",
     "payment.",
     "printing.",
     "collect.",

@@ -110,7 +110,9 @@ def menu_from_json(body: dict[str, Any]) -> E.Menu:
                 E.Offer(kind, int(entry["fee"]), fiscal_years=years,
                         max_copies=_max_copies(entry, body))
             )  # fmt: skip
-    return E.Menu(tuple(offers), data_as_of=_date(body.get("data_as_of")))
+    muni = body.get("municipality")
+    name = str(muni.get("name", "")) if isinstance(muni, dict) else ""
+    return E.Menu(tuple(offers), data_as_of=_date(body.get("data_as_of")), municipality=name)
 
 
 def _max_copies(entry: dict[str, Any], body: dict[str, Any]) -> int | None:

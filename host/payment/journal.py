@@ -220,6 +220,38 @@ class Journal:
             raise JournalError(f"journal write failed: {exc}") from exc
         return int(cur.lastrowid or 0)
 
+    def append_together(self, *entries: tuple[str, dict[str, Any]]) -> list[int]:
+        """Append several entries as one: all durable, or none (one SQLite transaction).
+        Each entry is ``(kind, fields)`` with the fields `append` takes."""
+        rows = []
+        for kind, fields in entries:
+            if kind not in KINDS:
+                raise JournalError(f"unknown journal kind {kind!r}")
+            f = dict(fields)
+            amount = int(f.pop("amount", 0))
+            if amount < 0:
+                raise JournalError("journal amounts are never negative")
+            rows.append((self.now(), f.pop("tx", None), kind, amount, f.pop("device", None),
+                         f.pop("counter", None), json.dumps(f, sort_keys=True)))  # fmt: skip
+        seqs = []
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for row in rows:
+                    cur = self._db.execute(
+                        "INSERT INTO entries (ts, tx, kind, amount, device, counter, detail)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        row,
+                    )
+                    seqs.append(int(cur.lastrowid or 0))
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise JournalError(f"journal write failed: {exc}") from exc
+        return seqs
+
     def append_collection(self, through: int, amount: int, **detail: Any) -> int:
         """Journal a cash collection, atomically refusing one that is already there: the check
         and the write are one transaction, so two confirms (a double tap, a retry after a

@@ -69,6 +69,7 @@ class Show(Action):
 @dataclass(frozen=True)
 class PlayVoice(Action):
     prompt: VoicePrompt
+    lang: str = "ja"  # the citizen's language, set by the machine (players may fall back)
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ def demo_menu() -> E.Menu:
             E.Offer(CertificateType.SHOTOKU_KAZEI, 200, fiscal_years=(2025,)),
         ),
         data_as_of=date(2026, 11, 30),
+        municipality="桜ヶ丘市",
     )
 
 

@@ -275,6 +275,7 @@ class Offer:
 class Menu:
     offers: tuple[Offer, ...]
     data_as_of: date | None = None  # the applicant's records (印鑑, 所得 certificates)
+    municipality: str = ""  # the issuing municipality's name, shown before payment
 
     def offer(self, kind: CertificateType) -> Offer | None:
         return next((o for o in self.offers if o.kind is kind), None)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -18,9 +18,10 @@ from . import actions as A
 from . import events as E
 from .clerk import ClerkData
 from .data import SessionData
+from .handover import Handover
 from .hours import MaintenanceWindow, is_open
 from .pin import ClerkPin, Pin
-from .states import CLERK_MENU, DEFAULT_TIMEOUTS, RESTING, State
+from .states import CLERK_MENU, CLERK_STATES, DEFAULT_TIMEOUTS, LEFT_BEHIND, RESTING, State
 from .table import TABLE, Row
 
 LANGUAGES = ("ja", "en", "zh", "ko", "pt", "es", "vi")
@@ -36,9 +37,10 @@ class SessionConfig:
     max_copies: int = 10
     languages: tuple[str, ...] = LANGUAGES
     maintenance: tuple[MaintenanceWindow, ...] = ()
+    clerk_lang: str = "ja"  # the clerk screens' language, never the last citizen's
 
 
-# Japanese voice prompt played when a state is entered.
+# Voice prompt played when a state is entered (in the citizen's language: `emit`).
 ENTRY_VOICE: dict[State, A.VoicePrompt] = {
     State.LANGUAGE: A.VoicePrompt.WELCOME,
     State.CARD: A.VoicePrompt.PLACE_CARD,
@@ -94,6 +96,7 @@ class SessionMachine:
         self.pages_in_tray = False
         self.change_in_tray = False
         self.held_yen = 0  # taken from the citizen, neither spent on issuance nor returned
+        self.handover = Handover()
         self.pending_reprint: tuple[str, ...] = ()
         self.clerk = ClerkData()
         self.seq = 0
@@ -141,10 +144,15 @@ class SessionMachine:
     # --- used by the table's effects -------------------------------------------------------
 
     def emit(self, action: A.Action) -> None:
+        if isinstance(action, A.PlayVoice):
+            # Every prompt is spoken in the language the citizen reads on the screen, the
+            # left-behind reminders included.
+            action = replace(action, lang=self.citizen_lang())
         self._out.append(action)
 
     def begin_session(self) -> None:
         self.data.wipe()
+        self.handover.clear()
         self.data.session_id = self._new_id()
         self.data.idempotency_key = self._new_id()
         self.emit(A.Record("session_start", {"session": self.data.session_id}))
@@ -173,18 +181,34 @@ class SessionMachine:
 
     def finish(self) -> State:
         self.emit(A.Log("session_end", {"session": self.data.session_id or "-"}))
+        # The language outlives the personal data until the citizen has taken everything.
+        self.handover.lang = self.data.lang
         self.wipe_data()
         items = self.items_left()
+        if not items:
+            self.handover.clear()
         if items:
             self.emit(A.Log("left_behind", {"items": ",".join(items), "level": "screen"}))
-            for item in items:
-                self.emit(A.SetGuide(ITEM_GUIDE[item], True))
+            self.light_guides()
             return State.LEFT_BEHIND_SCREEN
         return self.rest_state()
+
+    def light_guides(self) -> None:
+        """Light the guide of each item still to be taken."""
+        for item in self.items_left():
+            self.emit(A.SetGuide(ITEM_GUIDE[item], True))
 
     def wipe_data(self, keep_lang: bool = False) -> None:
         self.data.wipe(keep_lang=keep_lang)
         self.emit(A.Wipe())
+
+    def citizen_lang(self) -> str:
+        """The citizen's language: the session's while it runs, then the handover's until
+        everything is taken."""
+        return self.handover.lang if self.state in LEFT_BEHIND else self.data.lang
+
+    def screen_lang(self) -> str:
+        return self.config.clerk_lang if self.state in CLERK_STATES else self.citizen_lang()
 
     def rest_state(self) -> State:
         if not self.open:
@@ -214,6 +238,8 @@ class SessionMachine:
             self.pages_in_tray = ev.occupied
         elif isinstance(ev, E.ChangeTray):
             self.change_in_tray = ev.occupied
+            if not ev.occupied:
+                self.handover.tray_yen = 0  # taken: no longer told
 
     def items_left(self) -> list[str]:
         flags = (
@@ -302,7 +328,7 @@ class SessionMachine:
         d = self.data
         v: dict[str, Any] = {
             "screen": self.state.value,
-            "lang": d.lang,
+            "lang": self.screen_lang(),
             "input_error": d.input_error,
             "notice": d.notice,
             "faults": sorted(f.value for f in self.faults),
@@ -341,6 +367,8 @@ class SessionMachine:
             v["fee_per_copy_yen"] = offer.fee_per_copy_yen if offer else 0
         elif s in (State.FEE, State.PAYMENT):
             fee = d.quote.fee_yen if d.quote else 0
+            if s is State.FEE:
+                v["order"] = self.order_view()
             v["as_of"] = self.records_as_of()
             v["kind"] = d.kind.value if d.kind else ""
             v["copies"] = d.copies
@@ -351,6 +379,8 @@ class SessionMachine:
             v["refund_yen"] = self.held_yen
         elif s is State.NOTICE and d.notice == "interrupted":
             v["recovered_certificates"], v["recovered_yen"] = d.recovered
+        elif s is State.COLLECT or s in LEFT_BEHIND:
+            v.update(self.handover_view())
         elif s is State.PRINTING:
             v["page"], v["pages"] = d.page, d.pages
         elif s is State.PRINT_FAILED:
@@ -362,6 +392,41 @@ class SessionMachine:
             v.update(self.clerk.view())
         elif s is State.CLOSED:
             v["hours"] = "6:30-23:00"
+        return v
+
+    def order_view(self) -> dict[str, Any]:
+        """The order as the citizen confirms it before paying: whose record, which items,
+        who issues it, how many, for how much. Names only of the 住民票's chosen members
+        (the subject screen showed them already); other certificates are the card holder's."""
+        d, offer = self.data, self.current_offer()
+        menu = d.menu
+        chosen = set(d.member_ids)
+        subjects = [
+            {"name": m.name, "is_self": m.is_self}
+            for m in (offer.members if offer else ())
+            if m.member_id in chosen
+        ]
+        return {
+            "kind": d.kind.value if d.kind else "",
+            "subjects": subjects if d.kind is CertificateType.JUMINHYO else [],
+            "options": sorted(o.value for o in d.options),
+            "my_number": JuminhyoOption.MY_NUMBER in d.options,
+            "fiscal_year": d.fiscal_year,
+            "municipality": menu.municipality if menu else "",
+            "copies": d.copies,
+            "fee_per_copy_yen": offer.fee_per_copy_yen if offer else 0,
+        }
+
+    def handover_view(self) -> dict[str, Any]:
+        """What is left to take, with the money in the tray told in yen."""
+        h = self.handover
+        items = self.items_left()
+        if h.receipt and self.state is State.COLLECT:
+            items.append("receipt")
+        v: dict[str, Any] = {"items": items}
+        if h.tray_yen > 0:
+            v["tray_yen"] = h.tray_yen
+            v["tray_kind"] = "refund" if h.refunded else "change"
         return v
 
     def dump(self) -> dict[str, Any]:

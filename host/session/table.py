@@ -258,6 +258,7 @@ def money_inserted(m: SessionMachine, ev: E.MoneyInserted) -> State:
 def payment_complete(m: SessionMachine, ev: E.PaymentComplete) -> State:
     assert m.data.quote is not None
     fee = m.data.quote.fee_yen
+    m.handover.paid_out(ev.change_yen, refund=False)
     if ev.paid_yen - ev.change_yen != fee:
         # Money is in the kiosk but does not match the fee: return it all, issue nothing.
         m.data.inserted_yen = ev.paid_yen
@@ -317,6 +318,7 @@ def issued(m: SessionMachine, ev: E.Issued) -> State:
             )
         )
     )
+    m.handover.receipt = True
     return State.PRINTING
 
 
@@ -427,6 +429,7 @@ def thanks_done(m: SessionMachine, ev: Any) -> State:
 
 def cancel(m: SessionMachine, ev: E.Cancel) -> State:
     m.emit(A.Record("cancelled", {"state": m.state.value}))
+    m.handover.here = True
     return m.end_session()
 
 
@@ -455,10 +458,22 @@ def refund_done(m: SessionMachine, ev: E.RefundDone) -> State:
     # The payment module reports what it actually returned; money that arrived late (a coin
     # dropped while the refund started) is still held and goes back in another round.
     m.held_yen = max(0, m.held_yen - ev.refunded_yen - ev.short_yen)
+    m.handover.paid_out(ev.refunded_yen, refund=True)
     if m.held_yen > 0:
         m.emit(A.Refund(m.held_yen))
         return State.REFUNDING
+    if m.handover.here and (m.handover.tray_yen or m.items_left()):
+        return handed_back(m)
     return m.finish()
+
+
+def handed_back(m: SessionMachine) -> State:
+    """The citizen cancelled and stands here: the collect screen tells them the amount
+    returned and lists what to take, rather than the left-behind alarm the moment the
+    coins drop (its escalation follows only if they walk away)."""
+    m.wipe_data(keep_lang=True)
+    m.light_guides()
+    return State.COLLECT
 
 
 def late_money(m: SessionMachine, ev: E.MoneyInserted) -> State:
@@ -525,6 +540,7 @@ def left_behind_check(m: SessionMachine, ev: Any) -> State:
     for guide in A.Guide:
         m.emit(A.SetGuide(guide, False))
     m.emit(A.Log("left_behind_cleared", {"level": m.state.value}))
+    m.handover.clear()
     return m.rest_state()
 
 
@@ -855,7 +871,7 @@ def _rows() -> Iterable[Row]:
     yield row(S.THANKS, E.NoticeAcknowledged, FINISH_TARGETS, thanks_done)
     yield row(S.NOTICE, E.NoticeAcknowledged, END_TARGETS, notice_done)
     yield row(S.NOTICE, E.Timeout, END_TARGETS, notice_done)
-    yield row(S.REFUNDING, E.RefundDone, FINISH_TARGETS | {S.REFUNDING}, refund_done)
+    yield row(S.REFUNDING, E.RefundDone, FINISH_TARGETS | {S.REFUNDING, S.COLLECT}, refund_done)
     yield row(S.REFUNDING, E.MoneyInserted, {S.REFUNDING}, late_money)
     yield row(S.REFUNDING, E.Timeout, FINISH_TARGETS, refund_timeout)
 

@@ -51,7 +51,7 @@ def _menu(value: Any) -> E.Menu:
                     tuple(int(y) for y in o.get("fiscal_years", ())),
                 )
             )
-        return E.Menu(tuple(offers))
+        return E.Menu(tuple(offers), municipality=str(value.get("municipality", "")))
     except (KeyError, TypeError, ValueError) as exc:
         raise InjectError(f"bad menu: {exc}") from None
 

@@ -36,6 +36,16 @@ class CrashingJournal(Journal):
             os.kill(os.getpid(), signal.SIGKILL)
         return seq
 
+    def append_together(self, *entries: tuple[str, dict[str, Any]]) -> list[int]:
+        self.appends += 1  # one write: the kill falls before or after it, never inside
+        hit = self.appends == self.crash_at
+        if hit and self.when == "before":
+            os.kill(os.getpid(), signal.SIGKILL)
+        seqs = super().append_together(*entries)
+        if hit and self.when == "after":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return seqs
+
 
 def main() -> int:
     ap = argparse.ArgumentParser()

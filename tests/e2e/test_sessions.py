@@ -219,7 +219,7 @@ def test_cancel_while_paying_returns_the_money(
     k.insert(100, 100, 50, 10)
     k.paid_so_far(260)
     k.tap("cancel")
-    k.on("refunding", "left_behind_screen", "thanks", "idle")
+    k.on("refunding", "collect", "left_behind_screen", "thanks", "idle")
     after = main_sim.wait_outputs(
         lambda out: out["cash"]["paid_out"] - before["cash"]["paid_out"] >= 260
     )

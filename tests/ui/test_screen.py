@@ -266,9 +266,10 @@ def test_cancel_during_payment_returns_the_money(page: Any, sim: SimScreen, shot
     assert refunds == [{"type": "Refund", "amount_yen": 300}]
     assert "StopPayment" in names(sim.actions())
     sim.inject("RefundDone", refunded_yen=300)
-    on(page, "left_behind_screen")
+    on(page, "collect")  # the citizen is here: told what came back, no left-behind alarm
+    assert "300 円" in text(page, "tray-money")
     sim.inject("CardRemoved")
-    on(page, "idle")
+    on(page, "thanks")
 
 
 @pytest.mark.parametrize("screen", ["card", "pin", "certificate", "fee"])

@@ -50,7 +50,36 @@ function asOf(list) {
   const lines = list.length === 1
     ? `<div data-testid="as-of">${esc(t("fee.as_of", { date: list[0].date }))}</div>`
     : list.map((p) => `<div data-testid="as-of">${esc(t("fee.as_of_member", { name: p.name, date: p.date }))}</div>`).join("");
-  return `<div class="panel">${lines}<div class="hint" data-testid="as-of-note">${esc(t("fee.as_of_note"))}</div></div>`;
+  return `${lines}<div class="hint" data-testid="as-of-note">${esc(t("fee.as_of_note"))}</div>`;
+}
+
+// The order as the citizen checks it before paying (the order check): one row per fact.
+function orderRows(v) {
+  const o = v.order || {};
+  const row = (key, id, html, cls) => `<tr class="${cls || ""}" data-testid="order-${id}"><th>${esc(t(key))}</th><td>${html}</td></tr>`;
+  let rows = row("order.certificate", "kind", esc(t("cert." + (o.kind || v.kind))));
+  if (o.kind === "juminhyo") {
+    const who = (o.subjects || []).map((p) => esc(t(p.is_self ? "order.person_self" : "order.person", { name: p.name }))).join("<br>");
+    rows += row("order.subjects", "subjects", who);
+    const items = (o.options || []).filter((x) => x !== "my_number").map((x) => esc(t("option." + x)));
+    rows += row("order.items", "items", items.length ? items.join(esc(t("order.items_sep"))) : esc(t("order.items_basic")));
+    rows += row("order.my_number", "my-number", esc(t(o.my_number ? "order.my_number_yes" : "order.my_number_no")), o.my_number ? "mine" : "");
+  } else {
+    rows += row("order.subjects", "subjects", esc(t("order.card_holder")));
+  }
+  if (o.fiscal_year) rows += row("order.year", "year", esc(t("year.label", { year: o.fiscal_year })));
+  if (o.municipality) rows += row("order.municipality", "municipality", esc(o.municipality));
+  rows += row("order.copies", "copies", esc(t("fee.copies", { n: v.copies })) + (o.fee_per_copy_yen ? ` <small>(${esc(t("fee.per_copy", { yen: yen(o.fee_per_copy_yen) }))})</small>` : ""));
+  return `<table class="order" data-testid="order">${rows}</table>`;
+}
+
+// What is left to take, as a list (not buttons), and the money in the tray told in yen.
+function handover(v, cls) {
+  const money = v.tray_yen
+    ? `<div class="panel tray-money" data-testid="tray-money">${esc(t(v.tray_kind === "refund" ? "collect.refund" : "collect.change", { yen: yen(v.tray_yen) }))}</div>`
+    : "";
+  const items = (v.items || []).map((i) => `<li class="item ${cls}" data-testid="item-${i}">${esc(t("item." + i))}</li>`).join("");
+  return `${money}<ul class="items" data-testid="items">${items}</ul>`;
 }
 
 function adviceFor(notice) {
@@ -181,12 +210,13 @@ const SCREENS = {
   },
   quoting: () => ({ main: spinner("progress.quoting"), foot: cancelBtn() + spacer() }),
   fee: (v) => ({
-    main: `<h1>${esc(t("fee.title"))}</h1><div class="panel fee-table">
-      <div>${esc(t("cert." + v.kind))} × ${esc(t("fee.copies", { n: v.copies }))}</div>
-      <div class="total" data-testid="fee-total">${esc(t("fee.total", { yen: yen(v.fee_yen) }))}</div></div>
-      ${asOf(v.as_of)}
-      <div class="panel warning">${esc(t("fee.no_refund"))}</div>`,
-    foot: cancelBtn() + backBtn() + btn("fee.pay", { event: "fee_ok" }, "primary", "fee-ok"),
+    main: `<h1>${esc(t("order.title"))}</h1><div class="order-grid">
+      <div class="panel fee-table">${orderRows(v)}</div>
+      <div class="order-side"><div class="panel fee-box"><div>${esc(t("order.fee"))}</div>
+        <div class="total" data-testid="fee-total">${esc(t("fee.total", { yen: yen(v.fee_yen) }))}</div></div>
+        ${v.as_of && v.as_of.length ? `<div class="panel as-of" data-testid="order-as-of"><div class="label">${esc(t("order.as_of"))}</div>${asOf(v.as_of)}</div>` : ""}
+        <div class="panel warning" data-testid="no-refund">${esc(t("fee.no_refund"))}</div></div></div>`,
+    foot: cancelBtn() + btn("order.change", { event: "back" }, "", "back") + btn("fee.pay", { event: "fee_ok" }, "primary", "fee-ok"),
   }),
   payment: (v) => ({
     main: `<h1>${esc(t("payment.title"))}</h1><div class="money">
@@ -213,9 +243,8 @@ const SCREENS = {
   print_failed: () => ({
     main: `<div class="panel alert"><h1>${esc(t("print_failed.title"))}</h1><p data-testid="notice">${esc(t("print_failed.body"))}</p></div>`,
   }),
-  collect: () => ({
-    main: `<h1>${esc(t("collect.title"))}</h1><p class="hint">${esc(t("collect.hint"))}</p>
-      <div class="items">${["card", "pages", "change", "receipt"].map((i) => `<div class="item" data-testid="item-${i}">${esc(t("item." + i))}</div>`).join("")}</div>`,
+  collect: (v) => ({
+    main: `<h1>${esc(t("collect.title"))}</h1><p class="hint">${esc(t("collect.hint"))}</p>${handover(v, "")}`,
   }),
   thanks: () => ({ main: `<h1 class="center" style="font-size:56px;margin-top:160px">${esc(t("thanks.title"))}</h1>` }),
   notice: (v) => ({
@@ -226,8 +255,7 @@ const SCREENS = {
     foot: spacer() + btn("btn.ok", { event: "notice_ok" }, "primary", "notice-ok"),
   }),
   left_behind: (v) => ({
-    main: `<h1 data-testid="left-behind">${esc(t("left_behind.title"))}</h1><p class="hint">${esc(t("left_behind.body"))}</p>
-      <div class="items">${(v.items || []).map((i) => `<div class="item left" data-testid="item-${i}">${esc(t("item." + i))}</div>`).join("")}</div>`,
+    main: `<h1 data-testid="left-behind">${esc(t("left_behind.title"))}</h1><p class="hint">${esc(t("left_behind.body"))}</p>${handover(v, "left")}`,
   }),
   closed: () => ({
     main: `<div class="center" style="margin-top:120px"><h1 data-testid="closed">${esc(t("closed.title"))}</h1>
