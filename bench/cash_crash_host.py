@@ -128,7 +128,7 @@ class BenchCenter:
         self._write({"order": order_id, "void": True})
         return RecoveredOrder(False, (), (), ())
 
-    async def report_recovered(self, number: str, ok: bool, reason: str = "") -> None:
+    async def report_print(self, numbers: tuple[str, ...], ok: bool, reason: str) -> None:
         pass  # every issued copy of the bench is printed: recovery never reports one
 
 

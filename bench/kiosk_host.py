@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import signal
 import sys
 from datetime import datetime
@@ -24,15 +23,11 @@ READY = "kiosk-host: screen"
 
 
 async def serve(config: Path, clock_at: datetime | None) -> int:
-    import uvicorn
-
     from host.kiosk.config import load
     from host.kiosk.fixed_clock import running_from
-    from host.kiosk.routes import add_service_routes
     from host.kiosk.service import KioskService
-    from host.kiosk_cli import _no_lifespan
+    from host.kiosk_cli import serve_screen
     from host.ui.screen_token import load_or_create
-    from host.ui.server import create_app
 
     cfg = load(config)
     stop = asyncio.Event()
@@ -43,27 +38,11 @@ async def serve(config: Path, clock_at: datetime | None) -> int:
     service = KioskService(cfg, clock=clock)
     kiosk = await service.start()
     token = load_or_create(cfg.screen_token_path)
-    app = create_app(kiosk, token)
-    app.router.lifespan_context = _no_lifespan
-    add_service_routes(app, service)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=cfg.ui.host, port=cfg.ui.port, log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started and not task.done():
-            await asyncio.sleep(0.05)
-        if task.done():
-            return 1
-        port = server.servers[0].sockets[0].getsockname()[1]
+
+    def ready(port: int) -> None:
         print(f"{READY} http://{cfg.ui.host}:{port}/ token {token}", flush=True)
-        await stop.wait()
-    finally:
-        server.should_exit = True
-        with contextlib.suppress(Exception):
-            await task
-        await service.stop()
-    return 0
+
+    return await serve_screen(service, kiosk, token, stop, ready)
 
 
 def main(argv: list[str]) -> int:

@@ -9,11 +9,15 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from host.kiosk.config import KioskConfigError, load
+
+if TYPE_CHECKING:
+    from host.kiosk.service import KioskService
+    from host.ui.server import Kiosk
 
 
 @contextlib.asynccontextmanager
@@ -22,12 +26,8 @@ async def _no_lifespan(app: Any) -> AsyncIterator[None]:
 
 
 async def serve(config: Path) -> int:
-    import uvicorn
-
-    from host.kiosk.routes import add_service_routes
     from host.kiosk.service import KioskService
     from host.ui.screen_token import ScreenTokenError, load_or_create
-    from host.ui.server import create_app
 
     cfg = load(config)
     stop = asyncio.Event()
@@ -42,6 +42,28 @@ async def serve(config: Path) -> int:
         print(f"kofu kiosk: screen token: {exc}", file=sys.stderr, flush=True)
         await service.stop()
         return 2
+
+    def ready(port: int) -> None:
+        print(f"kofu kiosk: screen http://{cfg.ui.host}:{port}/ (its page presents the token"
+              f" in {cfg.screen_token_path})", flush=True)  # fmt: skip
+        service.notifier.ready(service.board.summary())  # systemd: the screen serves
+
+    return await serve_screen(service, kiosk, token, stop, ready)
+
+
+async def serve_screen(
+    service: KioskService, kiosk: Kiosk, token: str, stop: asyncio.Event,
+    ready: Callable[[int], None],
+) -> int:
+    """The started kiosk ``service`` behind its screen (uvicorn) until ``stop``; ``ready`` is
+    told the screen's port once it serves. The service is stopped on the way out. 1 when the
+    screen could not serve."""
+    import uvicorn
+
+    from host.kiosk.routes import add_service_routes
+    from host.ui.server import create_app
+
+    cfg = service.cfg
     app = create_app(kiosk, token)
     app.router.lifespan_context = _no_lifespan
     add_service_routes(app, service)
@@ -54,10 +76,7 @@ async def serve(config: Path) -> int:
             await asyncio.sleep(0.05)
         if task.done():
             return 1
-        port = server.servers[0].sockets[0].getsockname()[1]
-        print(f"kofu kiosk: screen http://{cfg.ui.host}:{port}/ (its page presents the token"
-              f" in {cfg.screen_token_path})", flush=True)  # fmt: skip
-        service.notifier.ready(service.board.summary())  # systemd: the screen serves
+        ready(server.servers[0].sockets[0].getsockname()[1])
         await stop.wait()
     finally:
         server.should_exit = True

@@ -358,19 +358,11 @@ class CenterClient:
                 self._reprintable[number] = order_id
             elif "view" in entry:
                 pending.append(document_from_view(entry["view"], order_id))
-                self._reprintable[number] = order_id  # if this print fails too
+                # known by number from now on: report_print names it, a clerk may reprint it
+                self._reprintable[number] = order_id
         return RecoveredOrder(
             str(body["state"]) == "issued", tuple(pending), tuple(ok), tuple(failed)
         )
-
-    async def report_recovered(self, number: str, ok: bool, reason: str = "") -> None:
-        """The print result of a copy recovery printed (or could not print)."""
-        await self._call(
-            "POST", f"/v1/certificates/{number}/print-result",
-            {"ok": ok, "error": reason_code(reason)},
-        )  # fmt: skip
-        if ok:
-            self._reprintable.pop(number, None)
 
     async def clerk_signin(self, clerk_id: str, pin: ClerkPin) -> None:
         """Have the center sign the clerk in too (its own check of id and PIN): a reprint

@@ -102,7 +102,7 @@ class Recovery:
             except Exception as exc:  # the printer unreachable: it cannot print either
                 log.warning("printer job history unreadable: %s", type(exc).__name__)
         for number in sorted(came_out):
-            await self.center.report_recovered(number, True)  # out, never reported
+            await self.center.report_print((number,), True, "")  # out, never reported
         missing = tuple(d for n, d in pending.items() if n not in came_out)
         failed = list(answer.failed)
         if missing:
@@ -136,11 +136,11 @@ class Recovery:
             except PrintError as exc:
                 reason, printed = exc.reason, tuple(exc.printed)
         for number in printed:
-            await self.center.report_recovered(number, True)
+            await self.center.report_print((number,), True, "")
         outcome.certificates += len(printed)
         left = [d.certificate_number for d in docs if d.certificate_number not in printed]
         for number in left:
-            await self.center.report_recovered(number, False, reason or "not-ready")
+            await self.center.report_print((number,), False, reason or "not-ready")
         return left
 
     async def _refund(self, u: Unfinished) -> None:

@@ -39,8 +39,8 @@ class Center:
         assert self.answer is not None
         return self.answer
 
-    async def report_recovered(self, number: str, ok: bool, reason: str = "") -> None:
-        self.reports.append((number, ok))
+    async def report_print(self, numbers: tuple[str, ...], ok: bool, reason: str) -> None:
+        self.reports += [(number, ok) for number in numbers]
 
 
 @dataclass
